@@ -1,0 +1,144 @@
+"""A class's worth of submissions: graded in parallel, recorded as each one finishes.
+
+Every finished (student, homework) is appended to ``journal.jsonl`` in the output folder at
+once, with a fingerprint of the submission and of the grader; a rerun skips what the journal
+already holds (unless ``force``), so an interrupted batch resumes where it stopped.  The
+reports are rewritten from the journal at the end.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from . import course, load, report
+from .run.sandbox import Isolation, detect_isolation
+from .score import HomeworkResult, TestResult, grade_submission, unreadable
+
+JOURNAL = "journal.jsonl"
+
+
+def grader_fingerprint() -> str:
+    """Changes whenever the grader's code or a source notebook changes."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted([*package.rglob("*.py"), *course.SOLUTIONS.rglob("*.ipynb")]):
+        digest.update(path.relative_to(course.ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_journal(out: Path) -> dict[str, dict]:
+    """Journal entries by submission key; a torn last line (a killed grader) is ignored."""
+    entries = {}
+    path = out / JOURNAL
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+                entries[entry["key"]] = entry
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    return entries
+
+
+def _key(submission: load.Submission) -> str:
+    return f"{submission.student}/{submission.homework}"
+
+
+def _from_json(data: dict) -> HomeworkResult:
+    return HomeworkResult(data["student"], data["homework"], data["score"], data["max_score"],
+                          tuple(TestResult(**test) for test in data["tests"]))
+
+
+class Journal:
+    def __init__(self, out: Path):
+        out.mkdir(parents=True, exist_ok=True)
+        self.stream = open(out / JOURNAL, "a", encoding="utf-8")
+
+    def record(self, key: str, fingerprint: str, result: HomeworkResult) -> None:
+        line = json.dumps({"key": key, "fingerprint": fingerprint, "result": result.as_json()},
+                          ensure_ascii=False)
+        self.stream.write(line + "\n")  # one write, then fsync: a line is there whole or torn
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+# -- workers --------------------------------------------------------------------------------
+_worker: dict = {}
+
+
+def _start_worker(slots, isolation: Isolation) -> None:
+    _worker.update(slot=slots.get(), isolation=isolation)
+
+
+def _grade_in_worker(submission: load.Submission, budget: float) -> HomeworkResult:
+    return grade_submission(submission, _worker["isolation"], _worker["slot"], budget)
+
+
+def grade_batch(paths: list[Path], out: Path, workers: int = 1, budget: float = 120.0,
+                force: bool = False, on_result: Callable[[int, int, HomeworkResult], None] = None,
+                isolation: Isolation | None = None) -> list[HomeworkResult]:
+    """Grade everything under ``paths`` into ``out``; returns every result of the batch."""
+    submissions = load.find_submissions(paths)
+    isolation = (isolation or detect_isolation()).with_hidden(
+        [p.resolve() for p in paths] + [out.resolve(), Path.cwd().resolve()])
+    grader = grader_fingerprint()
+    fingerprints = {_key(s): grader + s.digest() for s in submissions}
+    journal = {} if force else read_journal(out)
+    done = {key: _from_json(entry["result"]) for key, entry in journal.items()
+            if fingerprints.get(key) == entry.get("fingerprint")}
+    todo = [s for s in submissions if _key(s) not in done]
+    results = [done[_key(s)] for s in submissions if _key(s) in done]
+    writer = Journal(out)
+    try:
+        for submission, result in _run(todo, workers, budget, isolation):
+            if result is None:  # the grader itself failed: report it, do not journal it
+                result = unreadable(submission, "评分进程意外结束，重新运行即可重试 / a grader "
+                                                "worker died; rerun to retry")
+            else:
+                writer.record(_key(submission), fingerprints[_key(submission)], result)
+            results.append(result)
+            if on_result:
+                on_result(len(results), len(submissions), result)
+    finally:
+        writer.close()
+    report.write_all(out, results)
+    return report.ordered(results)
+
+
+def _run(todo: list[load.Submission], workers: int, budget: float, isolation: Isolation):
+    """(submission, result) in the order they finish; result None if the grader failed."""
+    if workers <= 1 or len(todo) <= 1:
+        for submission in todo:
+            yield submission, grade_submission(submission, isolation, 0, budget)
+        return
+    context = multiprocessing.get_context("fork")
+    slots = context.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                initializer=_start_worker,
+                                                initargs=(slots, isolation)) as pool:
+        futures = {pool.submit(_grade_in_worker, s, budget): s for s in todo}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                yield futures[future], future.result()
+            except Exception as error:
+                print(f"grader worker failed on {_key(futures[future])}: {error!r}", file=sys.stderr)
+                yield futures[future], None
+
+
+def warn_if_weak(isolation: Isolation) -> None:
+    if isolation.mode == "none":
+        print("警告 / warning: 本机不允许 Linux 命名空间，学生代码只受资源限制与进程组隔离；"
+              "见 README 的安全一节 / this machine allows no Linux namespaces: student code runs "
+              "with rlimits and a process group only (see the README's security section).",
+              file=sys.stderr)

@@ -1,0 +1,245 @@
+"""Hidden tests of homework II: sigmoid, the logistic loss and its derivation, the gradient,
+central differences, gradient descent and the first-order Taylor check."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from ..compare import Failed, Text, call_text, expect_close, expect_no_warnings, fail
+from ..run.callables import Fn
+from ..run.student import NotDone
+from . import part, prop
+from .strategies import seeds
+
+HUGE = [37.0, 40.0, 709.0, 710.0, 745.0, 1e4, 1e300, 1.7976931348623157e308]
+
+
+def loss_tolerance(X, w) -> dict:
+    """rel 1e-9 of the value, plus a few ulps of every |wᵀx| (a stable formula such as
+    ``logaddexp(0, z) - y z`` cancels there and is still right)."""
+    z = np.asarray(X, dtype=float) @ np.asarray(w, dtype=float)
+    return {"rtol": 1e-9, "atol": 1e-12 * (1.0 + float(np.sum(np.abs(z))))}
+
+
+@st.composite
+def logistic_problems(draw, min_z: float = 0.0, max_z: float = 10.0):
+    """(w, X, y): X with the constant column x₀ = 1, max |wᵀx| drawn from [min_z, max_z]."""
+    rng = np.random.default_rng(draw(seeds()))
+    n, d = draw(st.integers(1, 12)), draw(st.integers(1, 5))
+    X = np.column_stack([np.ones(n), rng.normal(0.0, 2.0, size=(n, d - 1))])
+    y = rng.integers(0, 2, size=n).astype(float)
+    w = rng.normal(size=d)
+    target = draw(st.one_of(st.floats(min_z, max_z), st.sampled_from([min_z, max_z])))
+    largest = np.max(np.abs(X @ w))
+    return (w * (target / largest) if largest > 0 else w), X, y
+
+
+# -- sigmoid --------------------------------------------------------------------------------
+@prop(examples=40)
+@given(z=st.floats(-40.0, 40.0), shape=st.sampled_from([(), (4,), (2, 3)]))
+@example(z=0.0, shape=())
+def _sigmoid_matches(student, ref, z, shape):
+    argument = z if shape == () else np.full(shape, z) + np.linspace(-1, 1, int(np.prod(shape))).reshape(shape)
+    call = call_text("sigmoid", (argument,))
+    got = student.sigmoid(argument)
+    if np.ndim(got) != np.ndim(argument):
+        fail("标量进标量出，数组进同形状数组出", "scalar in, scalar out; array in, same shape out",
+             call=call, expected=Text(f"ndim {np.ndim(argument)}"), got=Text(f"ndim {np.ndim(got)}"))
+    expect_close(got, ref.sigmoid(argument), call=call, atol=1e-12)
+
+
+@part
+def sigmoid_values(student, ref):
+    _sigmoid_matches(student, ref)
+
+
+@prop(examples=40)
+@given(magnitude=st.one_of(st.sampled_from(HUGE), st.floats(37.0, 1e308)),
+       sign=st.sampled_from([-1.0, 1.0]), as_array=st.booleans())
+@example(magnitude=745.0, sign=-1.0, as_array=False)
+def _sigmoid_is_stable(student, ref, magnitude, sign, as_array):
+    z = sign * magnitude
+    argument = np.array([z, -z, 0.0]) if as_array else z
+    call = call_text("sigmoid", (argument,))
+    reply = student.call("sigmoid", argument)
+    expect_no_warnings(reply.warnings, call=call)
+    expect_close(reply.value, ref.sigmoid(argument), call=call, atol=1e-12,
+                 property_zh="极端输入下仍在 [0, 1] 且准确", property_en="stays in [0, 1] and accurate")
+
+
+@part
+def sigmoid_stable(student, ref):
+    _sigmoid_is_stable(student, ref)
+
+
+# -- the loss -------------------------------------------------------------------------------
+def _loss_matches(student, ref, problem, name: str, expected) -> None:
+    w, X, y = problem
+    call = call_text(name, (w, X, y))
+    expect_close(getattr(student, name)(w, X, y), expected, call=call, **loss_tolerance(X, w),
+                 property_zh="等于讲义的 J(w)（求和）", property_en="equals the slides' J(w) (a sum)")
+
+
+@prop(examples=40)
+@given(problem=logistic_problems(max_z=10.0))
+def _loss_values(student, ref, problem):
+    _loss_matches(student, ref, problem, "logistic_loss", ref.logistic_loss(*problem))
+
+
+@part
+def logistic_loss_values(student, ref):
+    _loss_values(student, ref)
+
+
+@prop(examples=30)
+@given(problem=logistic_problems(min_z=37.0, max_z=1e4))
+def _loss_stable(student, ref, problem):
+    _loss_matches(student, ref, problem, "logistic_loss", ref.logistic_loss(*problem))
+
+
+@part
+def logistic_loss_stable(student, ref):
+    _loss_stable(student, ref)
+
+
+@prop(examples=40)
+@given(problem=st.one_of(logistic_problems(max_z=10.0), logistic_problems(37.0, 1e4)))
+def _simplified_is_minus_loss(student, ref, problem):
+    w, X, y = problem
+    call = call_text("log_likelihood_simplified", (w, X, y))
+    expect_close(student.log_likelihood_simplified(w, X, y), -ref.logistic_loss(w, X, y),
+                 call=call, **loss_tolerance(X, w),
+                 property_zh="讲义第三行等于 -J(w)", property_en="the slide's third line equals -J(w)")
+
+
+@part
+def log_likelihood_simplified(student, ref):
+    _simplified_is_minus_loss(student, ref)
+
+
+# -- gradients ------------------------------------------------------------------------------
+@prop(examples=40)
+@given(problem=st.one_of(logistic_problems(max_z=10.0), logistic_problems(37.0, 1e4)))
+def _gradient_matches(student, ref, problem):
+    w, X, y = problem
+    call = call_text("logistic_gradient", (w, X, y))
+    expect_close(student.logistic_gradient(w, X, y), ref.logistic_gradient(w, X, y), call=call,
+                 rtol=1e-9, atol=1e-12 * (1.0 + float(np.sum(np.abs(X)))),
+                 property_zh="∂J/∂w = Σ (p(x_i) - y_i) x_i", property_en="∂J/∂w = Σ (p(x_i) - y_i) x_i")
+
+
+@part
+def logistic_gradient(student, ref):
+    _gradient_matches(student, ref)
+
+
+@st.composite
+def smooth_functions(draw):
+    """A scalar function of w ∈ ℝᴰ (quadratic or with sines: curved in every direction)."""
+    rng = np.random.default_rng(draw(seeds()))
+    d = draw(st.integers(1, 5))
+    if draw(st.booleans()):
+        A = rng.normal(size=(d, d))
+        f = Fn("quadratic", A=A + A.T, b=rng.normal(size=d), c=float(rng.normal()))
+    else:
+        f = Fn("sines", a=rng.normal(size=d), k=rng.uniform(0.5, 3.0, size=d),
+               u=rng.normal(size=d) / d)
+    return f, rng.normal(size=d)
+
+
+@prop(examples=40)
+@given(function=smooth_functions(), eps=st.sampled_from([None, 1e-2, 1e-3, 1e-4, 1e-5]))
+def _central_differences(student, ref, function, eps):
+    f, w = function
+    options = {} if eps is None else {"eps": eps}
+    call = call_text("numerical_gradient", (f, w), options)
+    step = 1e-5 if eps is None else eps
+    expect_close(student.numerical_gradient(f, w, **options), ref.numerical_gradient(f, w, **options),
+                 call=call, rtol=1e-7, atol=1e-9 + 1e-13 * (1.0 + abs(f(w))) / step,
+                 property_zh="中心差分 (f(w+εe_j) - f(w-εe_j)) / 2ε，用给定的 ε",
+                 property_en="central differences (f(w+εe_j) - f(w-εe_j)) / 2ε with the given ε")
+
+
+@part
+def numerical_gradient(student, ref):
+    _central_differences(student, ref)
+
+
+# -- procedures built on the parts above ----------------------------------------------------
+def _either(check_reference, check_own) -> None:
+    """Pass if the result matches the reference, or matches what the student's own loss and
+    gradient imply (so one wrong gradient does not also cost the procedures built on it)."""
+    try:
+        check_reference()
+    except Failed:
+        try:
+            check_own()
+        except (Exception, NotDone):
+            pass
+        else:
+            return
+        raise
+
+
+@prop(examples=25)
+@given(problem=logistic_problems(max_z=5.0), alpha=st.floats(1e-3, 0.5), n_steps=st.integers(0, 25))
+@example(problem=(np.zeros(2), np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([0.0, 1.0])),
+         alpha=0.1, n_steps=0)
+def _descent_matches(student, ref, problem, alpha, n_steps):
+    w0, X, y = problem
+    call = call_text("gradient_descent", (w0, X, y, alpha, n_steps))
+    got = student.gradient_descent(w0, X, y, alpha, n_steps)
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        fail("返回 (w, losses)", "returns (w, losses)", call=call,
+             expected=Text("(w, losses)"), got=got)
+    w, losses = got
+
+    def trajectory(loss, gradient):
+        current, values = np.array(w0, dtype=float), [loss(w0)]
+        for _ in range(n_steps):
+            current = current - alpha * np.asarray(gradient(current), dtype=float)
+            values.append(loss(current))
+        return current, np.array(values, dtype=float)
+
+    def compare(expected):
+        expect_close(w, expected[0], call=call, rtol=1e-8, atol=1e-10,
+                     property_zh="w_{t+1} = w_t - α∇J(w_t)", property_en="w_{t+1} = w_t - α∇J(w_t)")
+        expect_close(losses, expected[1], call=call, rtol=1e-8, atol=1e-10,
+                     property_zh="losses[t] = J(w_t)，共 n_steps + 1 个",
+                     property_en="losses[t] = J(w_t), n_steps + 1 of them")
+
+    _either(lambda: compare(ref.gradient_descent(w0, X, y, alpha, n_steps)),
+            lambda: compare(trajectory(lambda v: student.logistic_loss(v, X, y),
+                                       lambda v: student.logistic_gradient(v, X, y))))
+
+
+@part
+def gradient_descent(student, ref):
+    _descent_matches(student, ref)
+
+
+@prop(examples=30)
+@given(problem=logistic_problems(max_z=5.0), alpha=st.sampled_from([1e-1, 1e-2, 1e-3, 1e-4, 1e-6]))
+def _taylor_check_matches(student, ref, problem, alpha):
+    w, X, y = problem
+    call = call_text("descent_check", (w, X, y, alpha))
+    got = student.descent_check(w, X, y, alpha)
+    tolerance = {"rtol": 1e-7, "atol": 1e-12 * (1.0 + abs(ref.logistic_loss(w, X, y)))}
+
+    def own():
+        g = np.asarray(student.logistic_gradient(w, X, y), dtype=float)
+        start = student.logistic_loss(w, X, y)
+        return student.logistic_loss(w - alpha * g, X, y) - start, -alpha * float(g @ g)
+
+    def compare(expected):
+        expect_close(got, expected, call=call, **tolerance,
+                     property_zh="(J(w-α∇J) - J(w), -α‖∇J‖²)",
+                     property_en="(J(w-α∇J) - J(w), -α‖∇J‖²)")
+
+    _either(lambda: compare(ref.descent_check(w, X, y, alpha)), lambda: compare(own()))
+
+
+@part
+def descent_check(student, ref):
+    _taylor_check_matches(student, ref)

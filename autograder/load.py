@@ -1,0 +1,203 @@
+"""Step 1 of the pipeline: find submissions and turn each into the code units a child runs.
+
+A notebook is parsed here, in the grader, never executed: its answer cells and the cells a
+student added become units; test cells are never taken from a submission; given ``setup-*``
+cells are taken from the trusted source notebook (as nbgrader's OverwriteCells would), and
+``demo-*`` cells are skipped.  A plain ``.py`` module is one unit after the setup cells.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Iterable
+
+from . import course
+
+MAGIC_LINE = re.compile(r"^\s*[%!]")
+
+
+class SubmissionError(Exception):
+    """A submission that cannot be read at all; the message is bilingual and says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class GradedCell:
+    grade_id: str
+    points: float
+    manual: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Submission:
+    student: str
+    homework: str
+    path: Path
+
+    def digest(self) -> str:
+        """Identifies the content graded (used to skip unchanged submissions on a rerun)."""
+        data = self.path.read_bytes() if self.path.is_file() else b""
+        return hashlib.sha256(f"{self.student}\0{self.homework}\0".encode() + data).hexdigest()
+
+    def units(self) -> list[dict]:
+        """The code to run, in order; SubmissionError if the file cannot be read."""
+        setup = setup_units(self.homework)
+        if self.path.suffix == ".py":
+            return [*setup, {"label": self.path.name, "source": _text(self.path.read_bytes())}]
+        return [*setup, *student_units(read_notebook(self.path))]
+
+
+# -- discovery ----------------------------------------------------------------------------------
+def find_submissions(paths: Iterable[Path]) -> list[Submission]:
+    """Every (student, homework) under ``paths``: notebooks, ``.py`` modules, student folders
+    (files directly or in ``<homework>/`` subfolders) and trees of student folders.  A notebook
+    wins over a module of the same homework; the first path given wins over later ones."""
+    found: dict[tuple[str, str], Submission] = {}
+    for path in paths:
+        for submission in _walk(Path(path)):
+            found.setdefault((submission.student, submission.homework), submission)
+    return sorted(found.values(), key=lambda s: (s.student, course.HOMEWORKS.index(s.homework)))
+
+
+def _walk(path: Path) -> list[Submission]:
+    if path.is_file():
+        homework = course.homework_of(path)
+        return [Submission(_student_of_file(path), homework, path)] if homework else []
+    if not path.is_dir():
+        return []
+    own = _homework_files(path)
+    if own:
+        student = path.parent.name if course.is_homework_name(path.name) else path.name
+        return [Submission(student, homework, file) for homework, file in own.items()]
+    return [submission for child in sorted(path.iterdir())
+            if child.is_dir() and not child.name.startswith(".")
+            for submission in _walk(child)]
+
+
+def _homework_files(folder: Path) -> dict[str, Path]:
+    files = {}
+    for homework in course.HOMEWORKS:
+        for candidate in (folder / f"{homework}.ipynb", folder / homework / f"{homework}.ipynb",
+                          folder / f"{homework}.py", folder / homework / f"{homework}.py"):
+            if candidate.is_file():
+                files[homework] = candidate
+                break
+    return files
+
+
+def _student_of_file(path: Path) -> str:
+    folder = path.resolve().parent
+    return folder.parent.name if course.is_homework_name(folder.name) else folder.name
+
+
+# -- notebooks ----------------------------------------------------------------------------------
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SubmissionError(f"文件不是 UTF-8 文本 / the file is not UTF-8 text "
+                              f"(byte {error.start})") from None
+
+
+def read_notebook(path: Path) -> dict:
+    """The notebook's JSON, checked just enough to be walked safely."""
+    try:
+        notebook = json.loads(_text(path.read_bytes()))
+    except json.JSONDecodeError as error:
+        raise SubmissionError(f"不是有效的 JSON / not valid JSON: {error.msg} "
+                              f"(line {error.lineno}, column {error.colno})") from None
+    except RecursionError:
+        raise SubmissionError("不是有效的笔记本 / not a notebook (nested too deeply)") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        version = notebook.get("nbformat") if isinstance(notebook, dict) else None
+        if isinstance(version, int) and version < 4:
+            raise SubmissionError(f"笔记本格式 nbformat {version} 太旧，请在 Jupyter 中打开并另存 / "
+                                  f"nbformat {version} is too old: open and save it in Jupyter")
+        raise SubmissionError("不是 Jupyter 笔记本（没有 cells 列表）/ not a Jupyter notebook "
+                              "(no list of cells)")
+    if notebook.get("nbformat") != 4:
+        raise SubmissionError(f"不支持的笔记本格式 / unsupported nbformat {notebook.get('nbformat')!r} "
+                              "(expected 4)")
+    return notebook
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _meta(cell: dict) -> dict:
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return nbgrader if isinstance(nbgrader, dict) else {}
+
+
+def _kind(cell: dict) -> str:
+    """answer | test | manual | setup | demo | given | free (a cell the student added)."""
+    meta = _meta(cell)
+    grade_id = str(meta.get("grade_id", ""))
+    if meta.get("grade") and meta.get("solution"):
+        return "manual"
+    if meta.get("grade"):
+        return "test"
+    if meta.get("solution"):
+        return "answer"
+    if grade_id.startswith(course.SETUP_PREFIX):
+        return "setup"
+    if grade_id.startswith(course.DEMO_PREFIX):
+        return "demo"
+    return "given" if meta.get("locked") else "free"
+
+
+def _strip_magics(source: str) -> str:
+    """IPython-only lines (``%matplotlib``, ``!pip``) become blank: line numbers stay right."""
+    return "\n".join("" if MAGIC_LINE.match(line) else line for line in source.splitlines())
+
+
+def _code_cells(notebook: dict):
+    for index, cell in enumerate(notebook["cells"], start=1):
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            yield index, cell, _kind(cell)
+
+
+def _unit(index: int, cell: dict) -> dict:
+    grade_id = _meta(cell).get("grade_id")
+    label = f"cell {grade_id}" if grade_id else f"cell {index}"
+    return {"label": label, "source": _strip_magics(_source(cell))}
+
+
+def student_units(notebook: dict) -> list[dict]:
+    """The answer cells and the student's own cells, in notebook order."""
+    return [_unit(index, cell) for index, cell, kind in _code_cells(notebook)
+            if kind in ("answer", "free")]
+
+
+def reference_units(notebook: dict) -> list[dict]:
+    """What the reference namespace is built from: the setup and answer cells of the source."""
+    return [_unit(index, cell) for index, cell, kind in _code_cells(notebook)
+            if kind in ("setup", "answer")]
+
+
+@functools.lru_cache(maxsize=None)
+def source_notebook(homework: str) -> dict:
+    return read_notebook(course.source_notebook(homework))
+
+
+def setup_units(homework: str) -> list[dict]:
+    """The given setup cells, always from the trusted source notebook."""
+    return [_unit(index, cell) for index, cell, kind in _code_cells(source_notebook(homework))
+            if kind == "setup"]
+
+
+def graded_cells(homework: str) -> list[GradedCell]:
+    """The graded cells of the source notebook, in order: test cells and written answers."""
+    cells = []
+    for cell in source_notebook(homework)["cells"]:
+        meta = _meta(cell)
+        if meta.get("grade"):
+            cells.append(GradedCell(str(meta["grade_id"]), float(meta["points"]),
+                                    manual=bool(meta.get("solution"))))
+    return cells

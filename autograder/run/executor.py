@@ -1,0 +1,202 @@
+"""Run a submission's code and call its functions the same way, whoever hosts it.
+
+The child process (``child.py``) wraps an Executor around a fresh namespace; the in-kernel
+nbgrader path wraps one around the notebook's globals.  Either way every call gets fresh copies
+of its arguments, the same seeds, captured prints and warnings, a check that the arguments were
+not mutated, and a reply of plain data (``wire``), so both paths grade identically.
+Standalone: stdlib and numpy only (the child may not import the rest of ``autograder``).
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import random
+import sys
+import traceback
+import warnings
+
+import numpy as np
+
+from . import callables, wire
+
+OUTPUT_LIMIT = 4000   # characters of a call's prints kept for the feedback
+MESSAGE_LIMIT = 600   # characters of an exception message kept
+SEED = 0
+
+
+class CappedText(io.TextIOBase):
+    """A stdout stand-in that keeps the first ``limit`` characters and counts the rest."""
+
+    def __init__(self, limit: int = OUTPUT_LIMIT):
+        self.limit, self.parts, self.kept, self.dropped = limit, [], 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = max(self.limit - self.kept, 0)
+        self.parts.append(text[:room])
+        self.kept += min(len(text), room)
+        self.dropped += len(text) - min(len(text), room)
+        return len(text)
+
+    def getvalue(self) -> str:
+        text = "".join(self.parts)
+        return text + (f"\n… ({self.dropped} more characters)" if self.dropped else "")
+
+
+def new_namespace() -> dict:
+    return {"__name__": "submission", "__builtins__": builtins}
+
+
+class Executor:
+    def __init__(self, namespace: dict | None = None):
+        self.namespace = new_namespace() if namespace is None else namespace
+        self.kept: dict[int, object] = {}
+        self.sources: dict[str, list[str]] = {}
+
+    # -- requests ------------------------------------------------------------------------------
+    def handle(self, request: dict) -> dict:
+        operation = request.get("op")
+        if operation == "load":
+            return {"status": "ok", "problems": self.load(request["units"])}
+        if operation == "call":
+            return self.call(request["function"], request.get("args", []),
+                             request.get("kwargs", {}), keep=bool(request.get("keep")))
+        if operation == "get":
+            return self.get(request["name"])
+        return {"status": "protocol", "message": f"unknown operation {operation!r}"}
+
+    def load(self, units: list[dict]) -> list[dict]:
+        """Run each code unit (a notebook cell or a module) in order, as Jupyter would: a unit
+        that fails is reported and the next one still runs."""
+        problems = []
+        for unit in units:
+            label, source = unit["label"], unit["source"]
+            self.sources[label] = source.splitlines()
+            try:
+                code = compile(source, label, "exec")
+            except SyntaxError as error:
+                problems.append({"label": label, "type": "SyntaxError",
+                                 "message": f"{error.msg} (line {error.lineno})"})
+                continue
+            outcome = self._guarded(lambda: exec(code, self.namespace))
+            if outcome["status"] != "ok":
+                problems.append({"label": label, **outcome["error"]})
+        return problems
+
+    def get(self, name: str) -> dict:
+        if name not in self.namespace:
+            return {"status": "missing"}
+        return self._reply_with(self.namespace[name], keep=False)
+
+    def call(self, name: str, args_tree, kwargs_tree, keep: bool = False) -> dict:
+        function = self.namespace.get(name)
+        if function is None:
+            return {"status": "missing"}
+        if not callable(function):
+            return {"status": "not_callable", "type": type(function).__name__}
+        args = wire.decode(args_tree, self._resolve)
+        kwargs = wire.decode(kwargs_tree, self._resolve)
+        before = _snapshot((args, kwargs))
+        outcome = self._guarded(lambda: function(*args, **kwargs))
+        mutated = [position for position, (old, new) in
+                   enumerate(zip(list(before[0]) + list(before[1].values()),
+                                 list(args) + list(kwargs.values())))
+                   if not _same(old, new)]
+        if outcome["status"] != "ok":
+            return outcome
+        reply = self._reply_with(outcome.pop("value"), keep)
+        return {**outcome, **reply, "mutated": mutated}
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _guarded(self, run) -> dict:
+        """Run student code with seeds set and prints/warnings captured; never raises."""
+        random.seed(SEED)
+        np.random.seed(SEED)
+        printed = CappedText()
+        with warnings.catch_warnings(record=True) as caught, \
+                contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            warnings.simplefilter("always")
+            try:
+                value = run()
+            except BaseException as error:  # SystemExit, KeyboardInterrupt too: all are answers
+                return {"status": "raised", "error": self._describe(error),
+                        "stdout": printed.getvalue()}
+        return {"status": "ok", "value": value, "stdout": printed.getvalue(),
+                "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught})}
+
+    def _reply_with(self, value, keep: bool) -> dict:
+        if keep:
+            handle = len(self.kept) + 1
+            self.kept[handle] = value
+            return {"status": "ok", "value": {wire.HANDLE: handle}}
+        try:
+            return {"status": "ok", "value": wire.encode(value)}
+        except (wire.WireError, ValueError, RecursionError) as error:
+            return {"status": "unsendable", "message": str(error)[:MESSAGE_LIMIT]}
+
+    def _resolve(self, marker: str, payload):
+        if marker == wire.FUNCTION:
+            return callables.build(payload["kind"], wire.decode(payload["params"]))
+        if marker == wire.STUDENT_FUNCTION:
+            return self.namespace[payload]
+        return self.kept[payload]
+
+    def _describe(self, error: BaseException) -> dict:
+        try:
+            message = str(error)[:MESSAGE_LIMIT]
+        except BaseException:
+            message = "<unprintable message>"
+        where = None
+        for frame, line in traceback.walk_tb(error.__traceback__):
+            label = frame.f_code.co_filename
+            if label in self.sources:
+                source = self.sources[label]
+                text = source[line - 1].strip() if 0 < line <= len(source) else ""
+                where = {"label": label, "line": line, "text": text[:200]}
+        kinds = [kind.__name__ for kind in type(error).__mro__]
+        return {"type": type(error).__name__, "kinds": kinds, "message": message, "where": where}
+
+
+def _snapshot(value):
+    """A deep copy of the plain data in ``value`` (functions and kept objects are shared)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_snapshot(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    return value
+
+
+def _same(old, new) -> bool:
+    """Whether an argument still holds what it held before the call (NaN equals NaN)."""
+    if isinstance(old, np.ndarray):
+        return (isinstance(new, np.ndarray) and old.shape == new.shape
+                and old.dtype == new.dtype and np.array_equal(old, new, equal_nan=True))
+    if isinstance(old, (list, tuple)):
+        return (type(old) is type(new) and len(old) == len(new)
+                and all(_same(a, b) for a, b in zip(old, new)))
+    if isinstance(old, dict):
+        return (isinstance(new, dict) and old.keys() == new.keys()
+                and all(_same(old[key], new[key]) for key in old))
+    if isinstance(old, (bool, int, float, str, np.generic)) or old is None:
+        return type(old) is type(new) and (old == new or (old != old and new != new))
+    return True  # functions and kept objects: not the caller's data
+
+
+def main_loop(executor: Executor, requests_fd: int, replies_fd: int) -> None:
+    """Serve requests until the grader closes the stream."""
+    while True:
+        request = wire.read_frame(requests_fd)
+        if request is None:
+            return
+        try:
+            reply = executor.handle(request)
+        except Exception as error:  # a malformed request is the grader's bug, not the student's
+            reply = {"status": "protocol", "message": f"{type(error).__name__}: {error}"}
+        wire.write_frame(replies_fd, reply)
+        sys.stdout.flush()

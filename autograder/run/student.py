@@ -1,0 +1,295 @@
+"""What a hidden test sees of a submission: its functions and constants, as plain data.
+
+``Student`` turns ``student.sigmoid(z)`` into a request to a backend and the reply back into a
+value, or into the exception that tells the scorer what happened.  Two backends answer the same
+requests: ``SandboxBackend`` (a confined child process, for ``nnhw grade``) and
+``InProcessBackend`` (the notebook's own namespace, for a hidden cell run by nbgrader).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from ..compare import Failed, call_text, show
+from . import wire
+from .executor import Executor
+from .sandbox import ChildDied, ChildProcess, ChildTimeout, Isolation
+
+CALL_TIMEOUT = 5.0
+LOAD_TIMEOUT = 20.0
+
+
+class NotDone(BaseException):
+    """The answer is missing or still the stub: nothing to shrink, the part scores zero."""
+
+
+class StudentRaised(Exception):
+    """The student's code raised on a valid input (an Exception, so hypothesis shrinks it)."""
+
+    def __init__(self, text: str, raised: "Raised"):
+        super().__init__(text)
+        self.raised = raised
+
+
+class OutOfTime(ChildTimeout):
+    """The homework's whole time budget is used up."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    value: object
+    warnings: tuple[str, ...]
+    stdout: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Raised:
+    """The student's function raised (``Student.outcome`` returns this instead of raising)."""
+    kinds: tuple[str, ...]  # the exception's class and its bases, by name
+    message: str
+
+    def is_a(self, kind: str) -> bool:
+        return kind in self.kinds
+
+
+@dataclasses.dataclass(frozen=True)
+class Kept:
+    """A value the child keeps (a trained model of any type) for later calls."""
+    handle: int
+    description: str
+
+    def __wire__(self):
+        return {wire.HANDLE: self.handle}
+
+
+class StudentFunction:
+    """One of the student's functions passed as an argument: rebuilt in the child, called
+    through the proxy when the grader's reference code calls it."""
+
+    def __init__(self, student: "Student", name: str):
+        self.student, self.name, self.description = student, name, f"<your {name}>"
+
+    def __wire__(self):
+        return {wire.STUDENT_FUNCTION: self.name}
+
+    def __call__(self, *args, **kwargs):
+        return getattr(self.student, self.name)(*args, **kwargs)
+
+
+class Student:
+    def __init__(self, backend, call_timeout: float = CALL_TIMEOUT, deadline: float | None = None,
+                 timed_out: set | None = None):
+        self.backend, self.call_timeout, self.deadline = backend, call_timeout, deadline
+        # A function that timed out once is not waited for again: a submission that hangs
+        # everywhere costs one timeout per function, not one per hidden test.
+        self.timed_out = set() if timed_out is None else timed_out
+
+    def slow(self, seconds: float) -> "Student":
+        """The same submission with a longer per-call timeout (training a network)."""
+        return Student(self.backend, seconds, self.deadline, self.timed_out)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.call(name, *args, **kwargs).value
+
+    def call(self, name: str, *args, **kwargs) -> Reply:
+        return self._call(name, args, kwargs, keep=False)
+
+    def outcome(self, name: str, *args, **kwargs) -> Reply | Raised:
+        """Like ``call``, but an exception the student raises on purpose is returned."""
+        try:
+            return self._call(name, args, kwargs, keep=False)
+        except StudentRaised as raised:
+            return raised.raised
+
+    def keep(self, name: str, *args, **kwargs) -> Kept:
+        return self._call(name, args, kwargs, keep=True).value
+
+    def function(self, name: str) -> StudentFunction:
+        return StudentFunction(self, name)
+
+    def constant(self, name: str):
+        reply = self._request({"op": "get", "name": name})
+        if reply["status"] == "missing":
+            raise NotDone(_not_defined(name, self.backend.problems))
+        value = self._value(reply, name)
+        if value is None:
+            raise NotDone(f"尚未完成 / not done yet: {name} is still None")
+        return value
+
+    # -- internals -----------------------------------------------------------------------------
+    def _call(self, name: str, args: tuple, kwargs: dict, keep: bool) -> Reply:
+        call = call_text(name, args, kwargs)
+        if name in self.timed_out:
+            raise ChildTimeout(self.call_timeout, f"{name} already timed out on another input")
+        try:
+            reply = self._request({"op": "call", "function": name, "args": wire.encode(list(args)),
+                                   "kwargs": wire.encode(kwargs), "keep": keep})
+        except OutOfTime:
+            raise
+        except ChildTimeout:
+            self.timed_out.add(name)
+            raise
+        status = reply["status"]
+        if status == "missing":
+            raise NotDone(_not_defined(name, self.backend.problems))
+        if status == "not_callable":
+            raise Failed(f"{name} 应当是函数 / should be a function, but it is a {reply['type']}")
+        if status == "raised":
+            error = reply["error"]
+            if error["type"] == "NotImplementedError":
+                raise NotDone(f"尚未完成 / not done yet: {name} still raises NotImplementedError")
+            raise StudentRaised(_raised_text(call, error),
+                                Raised(tuple(error["kinds"]), error["message"]))
+        if reply.get("mutated"):
+            raise Failed(f"性质 / property: 不修改输入 / does not modify its inputs\n"
+                         f"反例 / counterexample: {call}\n"
+                         f"被修改的参数 / modified argument(s): #{', #'.join(str(i + 1) for i in reply['mutated'])}")
+        if keep:
+            return Reply(Kept(reply["value"][wire.HANDLE], f"<result of {call}>"), (), "")
+        return Reply(self._value(reply, call), tuple(reply.get("warnings", ())),
+                     reply.get("stdout", ""))
+
+    def _value(self, reply: dict, call: str):
+        if reply["status"] == "unsendable":
+            raise Failed(f"{call} 返回了无法比较的对象 / returned something that is not plain data "
+                         f"(numbers, arrays, lists, tuples, dicts): {reply['message']}")
+        try:
+            return wire.decode(reply["value"])
+        except (wire.WireError, ValueError, KeyError, TypeError) as error:
+            raise ChildDied(f"sent a malformed value ({error})") from None
+
+    def _request(self, message: dict) -> dict:
+        timeout = self.call_timeout
+        if self.deadline is not None:
+            timeout = min(timeout, self.deadline - time.monotonic())
+            if timeout <= 0:
+                raise OutOfTime(0)
+        reply = self.backend.request(message, timeout)
+        if not well_formed(reply):
+            raise ChildDied(f"answered something that is not a reply: {show(reply, 100)}")
+        if reply["status"] == "protocol":
+            raise ChildDied(f"could not follow the protocol: {reply['message']}")
+        return reply
+
+
+_TEXT, _TEXTS, _INTS = str, "list of str", "list of int"
+_REPLY_FIELDS = {
+    "ok": {"stdout": _TEXT, "warnings": _TEXTS, "mutated": _INTS},
+    "raised": {"error": "error", "stdout": _TEXT},
+    "missing": {},
+    "not_callable": {"type": _TEXT},
+    "unsendable": {"message": _TEXT},
+    "protocol": {"message": _TEXT},
+}
+
+
+def well_formed(reply) -> bool:
+    """Whether a reply has the shape the executor gives it (a child may send anything)."""
+    if not isinstance(reply, dict) or reply.get("status") not in _REPLY_FIELDS:
+        return False
+    for field, kind in _REPLY_FIELDS[reply["status"]].items():
+        if field in reply and not _is(reply[field], kind):
+            return False
+    if reply["status"] == "raised" and "error" not in reply:
+        return False
+    problems = reply.get("problems", [])
+    return isinstance(problems, list) and all(
+        _is(problem, "error") and isinstance(problem.get("label"), str) for problem in problems)
+
+
+def _is(value, kind) -> bool:
+    if kind is str:
+        return isinstance(value, str)
+    if kind == _TEXTS:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == _INTS:
+        return isinstance(value, list) and all(type(v) is int for v in value)
+    where = value.get("where") if isinstance(value, dict) else None
+    return (isinstance(value, dict) and isinstance(value.get("type"), str)
+            and isinstance(value.get("message"), str)
+            and _is(value.get("kinds", []), _TEXTS)
+            and (where is None or (isinstance(where, dict) and isinstance(where.get("label"), str)
+                                   and type(where.get("line")) is int
+                                   and isinstance(where.get("text"), str))))
+
+
+def _not_defined(name: str, problems: list[dict]) -> str:
+    return f"尚未完成 / not done yet: `{name}` is not defined" + notes(problems)
+
+
+def notes(problems: list[dict]) -> str:
+    """Cells that failed to run, as notes for a student (an unfinished stub is not news)."""
+    return "".join(f"\n注意 / note: {describe_problem(p)}" for p in problems
+                   if p["type"] != "NotImplementedError")
+
+
+def describe_problem(problem: dict) -> str:
+    """A load problem (a cell that failed to run) in one line."""
+    where = problem.get("where")
+    line = f", line {where['line']}: {where['text']}" if where else ""
+    return (f"{problem['label']} 运行出错 / raised {problem['type']}: {problem['message']}{line}")
+
+
+def _raised_text(call: str, error: dict) -> str:
+    where = error.get("where")
+    place = f"\n位置 / where: {where['label']}, line {where['line']}: {where['text']}" if where else ""
+    return (f"性质 / property: 对合法输入不报错 / runs without raising on a valid input\n"
+            f"反例 / counterexample: {call}\n"
+            f"异常 / raised: {error['type']}: {error['message']}{place}")
+
+
+class InProcessBackend:
+    """Calls into a namespace in this interpreter (the notebook kernel under nbgrader), with
+    the same copying and plain-data round trip as a child process."""
+
+    def __init__(self, namespace: dict):
+        self.executor, self.problems = Executor(namespace), []
+
+    def request(self, message: dict, timeout: float) -> dict:
+        return _round_trip(self.executor.handle(_round_trip(message)))
+
+
+def _round_trip(message: dict) -> dict:
+    return wire.loads(wire.dumps(message)[4:])
+
+
+class SandboxBackend:
+    """A confined child that runs ``units``; restarted after a crash or a timeout so one broken
+    function costs only its own parts.  Code that never finishes loading is not retried."""
+
+    def __init__(self, units: list[dict], isolation: Isolation, slot: int = 0,
+                 load_timeout: float = LOAD_TIMEOUT):
+        self.units, self.isolation, self.slot = units, isolation, slot
+        self.load_timeout, self.problems = load_timeout, []
+        self.child: ChildProcess | None = None
+        self.never_loaded: BaseException | None = None
+
+    def request(self, message: dict, timeout: float) -> dict:
+        if self.never_loaded is not None:
+            raise self.never_loaded
+        if self.child is None or not self.child.alive:
+            self._start()
+        return self.child.request(message, timeout)
+
+    def _start(self) -> None:
+        self.child = ChildProcess(self.isolation, self.slot)
+        self.child.start()
+        try:
+            reply = self.child.request({"op": "load", "units": self.units}, self.load_timeout)
+            if not well_formed(reply) or reply["status"] != "ok":
+                raise ChildDied(f"answered the load request with {show(reply, 100)}")
+            self.problems = reply.get("problems", [])
+        except ChildTimeout:
+            self.never_loaded = ChildTimeout(self.load_timeout, (
+                f"代码加载超时 / your code did not finish loading within {self.load_timeout:g} s "
+                "(a loop at top level?)"))
+            raise self.never_loaded from None
+        except ChildDied as died:
+            self.never_loaded = ChildDied(f"the process ended while loading your code: {died}")
+            raise self.never_loaded from None
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.close()

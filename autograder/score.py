@@ -1,0 +1,136 @@
+"""Step 4 of the pipeline: run a homework's parts against a submission and score them.
+
+A part is worth the points of its nbgrader test cell in the source notebook; it passes whole or
+scores zero.  Every way a part can end maps to one status (``passed``, ``failed``, ``error``,
+``timeout``), written parts are ``manual``, and nothing a submission does stops the others.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+import traceback
+import warnings
+
+from hypothesis.errors import Flaky
+
+from . import hidden, load
+from .compare import Failed
+from .reference import reference
+from .run.sandbox import ChildDied, ChildTimeout, Isolation
+from .run.student import NotDone, OutOfTime, SandboxBackend, Student, StudentRaised, notes
+
+HOMEWORK_BUDGET = 120.0  # seconds of wall time for all hidden tests of one homework
+
+
+@dataclasses.dataclass(frozen=True)
+class TestResult:
+    name: str
+    score: float | None
+    max_score: float
+    status: str
+    output: str
+
+
+@dataclasses.dataclass(frozen=True)
+class HomeworkResult:
+    student: str
+    homework: str
+    score: float
+    max_score: float
+    tests: tuple[TestResult, ...]
+
+    def as_json(self) -> dict:
+        return {"student": self.student, "homework": self.homework, "score": self.score,
+                "max_score": self.max_score,
+                "tests": [dataclasses.asdict(test) for test in self.tests]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    name: str
+    points: float
+    manual: bool
+    test: object  # part(student, ref), or None for a written part
+
+
+def parts(homework: str) -> list[Part]:
+    """The graded parts of ``homework`` in notebook order, with their tests and points."""
+    tests = hidden.tests(homework)
+    cells = load.graded_cells(homework)
+    autograded = {cell.grade_id for cell in cells if not cell.manual}
+    if autograded != set(tests):
+        raise RuntimeError(f"{homework}: test cells {sorted(autograded ^ set(tests))} have no "
+                           "hidden test, or hidden tests have no test cell")
+    return [Part(cell.grade_id, cell.points, cell.manual, tests.get(cell.grade_id))
+            for cell in cells]
+
+
+def run_part(part: Part, student: Student, ref) -> TestResult:
+    """One part against one submission: never raises for anything the submission does."""
+    if part.manual:
+        return _left_for_a_person(part)
+    status, output = "passed", ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the grader's own warnings are nobody's business
+        try:
+            part.test(student, ref)
+        except Failed as failure:
+            status, output = "failed", str(failure)
+        except Flaky:
+            status, output = "failed", ("性质 / property: 相同输入给出相同结果 / the same input "
+                                        "gives the same result (your code is nondeterministic)")
+        except (NotDone, StudentRaised) as error:
+            status, output = "error", str(error)
+        except OutOfTime:
+            status, output = "timeout", (f"本作业的总时间预算已用完 / the time budget of the "
+                                         f"homework ({HOMEWORK_BUDGET:g} s) is used up")
+        except ChildTimeout as timeout:
+            status, output = "timeout", f"超时 / timed out: {timeout}"
+        except ChildDied as died:
+            status, output = "error", f"进程意外结束 / your code ended its process: {died}"
+        except Exception as error:  # a bug of the grader: say so, and keep grading the batch
+            print(traceback.format_exc(), file=sys.stderr)
+            status, output = "error", f"评分程序内部错误 / internal grader error: {error!r}"
+    if status != "passed":
+        output += notes(student.backend.problems)
+    score = part.points if status == "passed" else 0.0
+    return TestResult(part.name, score, part.points, status, output)
+
+
+def _left_for_a_person(part: Part) -> TestResult:
+    return TestResult(part.name, None, part.points, "manual",
+                      "人工批改 / graded by hand (written answer)")
+
+
+def result_of(student_id: str, homework: str, tests: list[TestResult]) -> HomeworkResult:
+    graded = [test for test in tests if test.status != "manual"]
+    return HomeworkResult(student_id, homework, sum(test.score for test in graded),
+                          sum(test.max_score for test in graded), tuple(tests))
+
+
+def unreadable(submission: load.Submission, reason: str) -> HomeworkResult:
+    """Every part errors with the same reason (a file that cannot be read or run at all)."""
+    tests = [_left_for_a_person(part) if part.manual
+             else TestResult(part.name, 0.0, part.points, "error", reason)
+             for part in parts(submission.homework)]
+    return result_of(submission.student, submission.homework, tests)
+
+
+def grade_submission(submission: load.Submission, isolation: Isolation, slot: int = 0,
+                     budget: float = HOMEWORK_BUDGET) -> HomeworkResult:
+    """Grade one (student, homework) in a confined child process."""
+    try:
+        units = submission.units()
+    except load.SubmissionError as error:
+        return unreadable(submission, f"无法读取提交 / cannot read the submission: {error}")
+    except OSError as error:
+        return unreadable(submission, f"无法读取文件 / cannot read the file: {error.strerror}")
+    backend = SandboxBackend(units, isolation, slot)
+    student = Student(backend, deadline=time.monotonic() + budget)
+    ref = reference(submission.homework)
+    try:
+        tests = [run_part(part, student, ref) for part in parts(submission.homework)]
+    finally:
+        backend.close()
+    return result_of(submission.student, submission.homework, tests)
