@@ -71,18 +71,6 @@ class Journal:
         self.stream.close()
 
 
-# -- workers --------------------------------------------------------------------------------
-_worker: dict = {}
-
-
-def _start_worker(slots, isolation: Isolation) -> None:
-    _worker.update(slot=slots.get(), isolation=isolation)
-
-
-def _grade_in_worker(submission: load.Submission, budget: float) -> HomeworkResult:
-    return grade_submission(submission, _worker["isolation"], _worker["slot"], budget)
-
-
 def grade_batch(paths: list[Path], out: Path, workers: int = 1, budget: float = 120.0,
                 force: bool = False, on_result: Callable[[int, int, HomeworkResult], None] = None,
                 isolation: Isolation | None = None) -> list[HomeworkResult]:
@@ -118,16 +106,11 @@ def _run(todo: list[load.Submission], workers: int, budget: float, isolation: Is
     """(submission, result) in the order they finish; result None if the grader failed."""
     if workers <= 1 or len(todo) <= 1:
         for submission in todo:
-            yield submission, grade_submission(submission, isolation, 0, budget)
+            yield submission, grade_submission(submission, isolation, budget)
         return
     context = multiprocessing.get_context("fork")
-    slots = context.Queue()
-    for slot in range(workers):
-        slots.put(slot)
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                initializer=_start_worker,
-                                                initargs=(slots, isolation)) as pool:
-        futures = {pool.submit(_grade_in_worker, s, budget): s for s in todo}
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(grade_submission, s, isolation, budget): s for s in todo}
         for future in concurrent.futures.as_completed(futures):
             try:
                 yield futures[future], future.result()

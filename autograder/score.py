@@ -117,7 +117,7 @@ def unreadable(submission: load.Submission, reason: str) -> HomeworkResult:
     return result_of(submission.student, submission.homework, tests)
 
 
-def grade_submission(submission: load.Submission, isolation: Isolation, slot: int = 0,
+def grade_submission(submission: load.Submission, isolation: Isolation,
                      budget: float = HOMEWORK_BUDGET) -> HomeworkResult:
     """Grade one (student, homework) in a confined child process."""
     try:
@@ -126,7 +126,7 @@ def grade_submission(submission: load.Submission, isolation: Isolation, slot: in
         return unreadable(submission, f"无法读取提交 / cannot read the submission: {error}")
     except OSError as error:
         return unreadable(submission, f"无法读取文件 / cannot read the file: {error.strerror}")
-    backend = SandboxBackend(units, isolation, slot)
+    backend = SandboxBackend(units, isolation)
     student = Student(backend, deadline=time.monotonic() + budget)
     ref = reference(submission.homework)
     try:

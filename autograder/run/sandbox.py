@@ -29,7 +29,7 @@ from . import wire
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
-SANDBOX_UID_BASE = 1_600_000_000  # one unnamed uid per worker slot, so slots never share one
+SANDBOX_UID_BASE = 1_600_000_000  # + the grader's pid: an unnamed uid no other grader shares
 STRAY_OUTPUT_LIMIT = 64 * 1024
 PR_SET_CHILD_SUBREAPER = 36
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", "/etc/localtime")
@@ -84,7 +84,7 @@ class Isolation:
     hidden: tuple[str, ...] = ()
     limits: Limits = Limits()
 
-    def plan(self, slot: int, new_root: str) -> dict:
+    def plan(self, new_root: str) -> dict:
         limits = dataclasses.asdict(self.limits)
         tmp_bytes = limits.pop("tmp_bytes")
         if self.mode != "root":
@@ -93,11 +93,17 @@ class Isolation:
         hide = [path for path in {PACKAGE_DIR, PACKAGE_PARENT, *self.hidden}
                 if any(_inside(path, shown) and path != shown for shown in expose)]
         return {"mode": self.mode, "new_root": new_root, "expose": expose, "hide": sorted(hide),
-                "tmp_bytes": tmp_bytes, "limits": limits, "uid": SANDBOX_UID_BASE + slot,
+                "tmp_bytes": tmp_bytes, "limits": limits, "uid": sandbox_uid(),
                 "workdir": "/tmp/work" if self.mode != "none" else new_root}
 
     def with_hidden(self, paths) -> "Isolation":
         return dataclasses.replace(self, hidden=tuple(sorted({*self.hidden, *map(str, paths)})))
+
+
+def sandbox_uid() -> int:
+    """The uid of this grader process's children (root mode).  Unique among live graders, and
+    a grader runs one child at a time, so killing "every process of this uid" is exact."""
+    return SANDBOX_UID_BASE + os.getpid()
 
 
 def _inside(path: str, parent: str) -> bool:
@@ -127,7 +133,7 @@ def detect_isolation() -> Isolation:
     modes = ("root",) if os.geteuid() == 0 else ("userns",)
     for mode in modes:
         try:
-            with ChildProcess(Isolation(mode), slot=0) as child:
+            with ChildProcess(Isolation(mode)) as child:
                 child.request({"op": "load", "units": []}, timeout=30)
             return Isolation(mode)
         except (ChildDied, ChildTimeout):
@@ -142,8 +148,8 @@ def become_subreaper() -> None:
 
 
 class ChildProcess:
-    def __init__(self, isolation: Isolation, slot: int = 0):
-        self.isolation, self.slot = isolation, slot
+    def __init__(self, isolation: Isolation):
+        self.isolation = isolation
         self.stray_output = bytearray()
         self.process: subprocess.Popen | None = None
 
@@ -159,7 +165,7 @@ class ChildProcess:
         become_subreaper()
         self.scratch = tempfile.mkdtemp(prefix="nnhw-child-")
         os.chmod(self.scratch, 0o755)
-        plan = self.isolation.plan(self.slot, self.scratch)
+        plan = self.isolation.plan(self.scratch)
         requests_read, self.requests = os.pipe()
         self.replies, replies_write = os.pipe()
         output_read, output_write = os.pipe()
@@ -283,7 +289,7 @@ class ChildProcess:
         except (ProcessLookupError, PermissionError):
             pass
         if self.isolation.mode == "root":
-            _kill_uid(SANDBOX_UID_BASE + self.slot)
+            _kill_uid(sandbox_uid())
         self.process.wait()
         _reap_orphans(self.children_before)
 

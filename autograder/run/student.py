@@ -259,9 +259,8 @@ class SandboxBackend:
     """A confined child that runs ``units``; restarted after a crash or a timeout so one broken
     function costs only its own parts.  Code that never finishes loading is not retried."""
 
-    def __init__(self, units: list[dict], isolation: Isolation, slot: int = 0,
-                 load_timeout: float = LOAD_TIMEOUT):
-        self.units, self.isolation, self.slot = units, isolation, slot
+    def __init__(self, units: list[dict], isolation: Isolation, load_timeout: float = LOAD_TIMEOUT):
+        self.units, self.isolation = units, isolation
         self.load_timeout, self.problems = load_timeout, []
         self.child: ChildProcess | None = None
         self.never_loaded: BaseException | None = None
@@ -274,7 +273,7 @@ class SandboxBackend:
         return self.child.request(message, timeout)
 
     def _start(self) -> None:
-        self.child = ChildProcess(self.isolation, self.slot)
+        self.child = ChildProcess(self.isolation)
         self.child.start()
         try:
             reply = self.child.request({"op": "load", "units": self.units}, self.load_timeout)
