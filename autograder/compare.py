@@ -21,11 +21,11 @@ class Text(str):
 
 def show(value, limit: int = 400) -> str:
     """A short, deterministic rendering of a value for messages."""
-    if isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray) and value.ndim > 0:
         with np.printoptions(precision=10, threshold=24, edgeitems=3, linewidth=100):
             text = f"array({np.array2string(value, separator=', ')}, shape={value.shape})"
-    elif isinstance(value, np.generic):
-        text = f"{type(value).__name__}({value.item()!r})"
+    elif isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        text = repr(value.item())
     elif isinstance(value, tuple):
         text = "(" + ", ".join(show(v, limit) for v in value) + ("," if len(value) == 1 else "") + ")"
     elif isinstance(value, list):
@@ -57,6 +57,9 @@ def fail(property_zh: str, property_en: str, *, call: str | None = None,
 
 def numeric_array(got, *, call: str, what: str = "the result") -> np.ndarray:
     """``got`` as a float array, or Failed if it is not numbers (None, strings, ragged lists)."""
+    if got is None:
+        fail("返回数值", f"{what} is a number or an array of numbers", call=call,
+             expected="numbers / 数值", got=got)
     try:
         array = np.asarray(got, dtype=float)
     except (TypeError, ValueError):

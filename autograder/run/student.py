@@ -31,6 +31,10 @@ class StudentRaised(Exception):
         self.raised = raised
 
 
+class NeverLoaded(ChildTimeout):
+    """The submission's code did not finish loading: every part times out the same way."""
+
+
 class OutOfTime(ChildTimeout):
     """The homework's whole time budget is used up."""
 
@@ -126,7 +130,7 @@ class Student:
         try:
             reply = self._request({"op": "call", "function": name, "args": wire.encode(list(args)),
                                    "kwargs": wire.encode(kwargs), "keep": keep})
-        except OutOfTime:
+        except (OutOfTime, NeverLoaded):
             raise
         except ChildTimeout:
             self.timed_out.add(name)
@@ -281,7 +285,7 @@ class SandboxBackend:
                 raise ChildDied(f"answered the load request with {show(reply, 100)}")
             self.problems = reply.get("problems", [])
         except ChildTimeout:
-            self.never_loaded = ChildTimeout(self.load_timeout, (
+            self.never_loaded = NeverLoaded(self.load_timeout, (
                 f"代码加载超时 / your code did not finish loading within {self.load_timeout:g} s "
                 "(a loop at top level?)"))
             raise self.never_loaded from None
