@@ -135,7 +135,7 @@ class Executor:
             return {"status": "ok", "value": {wire.HANDLE: handle}}
         try:
             return {"status": "ok", "value": wire.encode(value)}
-        except (wire.WireError, ValueError, RecursionError) as error:
+        except (wire.WireError, ValueError, RecursionError, MemoryError) as error:
             return {"status": "unsendable", "message": str(error)[:MESSAGE_LIMIT]}
 
     def _resolve(self, marker: str, payload):
@@ -198,5 +198,8 @@ def main_loop(executor: Executor, requests_fd: int, replies_fd: int) -> None:
             reply = executor.handle(request)
         except Exception as error:  # a malformed request is the grader's bug, not the student's
             reply = {"status": "protocol", "message": f"{type(error).__name__}: {error}"}
-        wire.write_frame(replies_fd, reply)
+        try:
+            wire.write_frame(replies_fd, reply)
+        except (wire.WireError, MemoryError) as error:
+            wire.write_frame(replies_fd, {"status": "unsendable", "message": str(error)[:MESSAGE_LIMIT]})
         sys.stdout.flush()

@@ -16,7 +16,7 @@ from .executor import Executor
 from .sandbox import ChildDied, ChildProcess, ChildTimeout, Isolation
 
 CALL_TIMEOUT = 5.0
-LOAD_TIMEOUT = 20.0
+LOAD_TIMEOUT = 10.0
 
 
 class NotDone(BaseException):

@@ -79,6 +79,8 @@ def decode(tree, resolve=None):
 def _array_to_text(array: np.ndarray) -> str:
     if array.dtype.kind not in ARRAY_KINDS:
         raise WireError(f"unsupported array dtype / 不支持的数组类型: {array.dtype}")
+    if array.nbytes * 4 // 3 > MAX_FRAME_BYTES:  # base64 grows it by a third: refuse before copying
+        raise WireError(f"too large to send: {array.nbytes} bytes / 数据过大")
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -95,6 +97,8 @@ def _array_from_text(text: str):
 
 def dumps(message: dict) -> bytes:
     body = json.dumps(message, allow_nan=True, separators=(",", ":")).encode("utf-8")
+    if len(body) > MAX_FRAME_BYTES:
+        raise WireError(f"too large to send: {len(body)} bytes (limit {MAX_FRAME_BYTES}) / 数据过大")
     return struct.pack(">I", len(body)) + body
 
 

@@ -1,0 +1,124 @@
+"""A red team of hostile submissions, graded in one batch through the real CLI next to an honest
+student: each loses exactly what it breaks, the honest student keeps full marks, the output
+folder holds only the grader's files, and no process a submission started outlives grading."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import course
+from autograder.run.sandbox import SANDBOX_UID_BASE, Isolation, detect_isolation
+from autograder.score import grade_submission
+from conftest import FIXTURES, describe, expected_losses, lost_parts, patched_submission
+
+HOSTILE = sorted((FIXTURES / "hostile").glob("hw*/*.py"))
+
+pytestmark = pytest.mark.skipif(detect_isolation().mode == "none",
+                                reason="this machine allows no namespaces: files are reachable")
+
+
+def sandbox_processes() -> list[str]:
+    """Every process that runs as a sandbox uid (root mode), as 'pid uid cmdline'."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+        if uid >= SANDBOX_UID_BASE:
+            found.append(f"{entry} {uid}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    submitted, out = root / "submitted", root / "out"
+    for fixture in HOSTILE:
+        patched_submission(submitted / f"{fixture.parent.name}-{fixture.stem}",
+                           fixture.parent.name, fixture.read_text("utf-8"))
+    shutil.copytree(course.SOLUTIONS, submitted / "honest")
+    before = set(Path("/tmp").iterdir())
+    completed = subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "grade", str(submitted), "--out", str(out),
+         "--workers", "2"], capture_output=True, text=True, timeout=600)
+    results = {(r["student"], r["homework"]): r for r in json.loads((out / "results.json").read_text())}
+    return {"completed": completed, "results": results, "out": out,
+            "new_in_tmp": set(Path("/tmp").iterdir()) - before}
+
+
+@pytest.mark.parametrize("fixture", HOSTILE, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_hostile_submission_loses_exactly_what_it_breaks(batch, fixture):
+    result = batch["results"][(f"{fixture.parent.name}-{fixture.stem}", fixture.parent.name)]
+    lost = {t["name"] for t in result["tests"] if t["status"] not in ("passed", "manual")}
+    assert lost == expected_losses(fixture), json.dumps(result, ensure_ascii=False, indent=1)
+
+
+def test_honest_student_keeps_full_marks(batch):
+    for homework in course.HOMEWORKS:
+        result = batch["results"][("honest", homework)]
+        assert result["score"] == result["max_score"] > 0, (homework, result)
+
+
+def test_batch_finishes_with_a_result_for_every_submission(batch):
+    assert len(batch["results"]) == len(HOSTILE) + len(course.HOMEWORKS)
+    # the submission that never loads could not be run at all: exit status 1, and it says so
+    assert batch["completed"].returncode == 1, batch["completed"].stderr[-3000:]
+    assert "1 could not be run at all" in batch["completed"].stdout
+
+
+def test_nothing_outlives_grading(batch):
+    assert sandbox_processes() == []
+
+
+def test_forged_files_land_nowhere(batch):
+    out = batch["out"]
+    assert sorted(p.name for p in out.iterdir()) == ["feedback", "grades.csv", "journal.jsonl",
+                                                      "results.json"]
+    for path in [out / "results.json", out / "grades.csv", out / "journal.jsonl"]:
+        assert "forger" not in path.read_text(encoding="utf-8")
+    assert not any(p.name in ("results.json", "grades.csv") for p in batch["new_in_tmp"])
+    assert not Path(os.path.expanduser("~/results.json")).exists()
+
+
+def test_output_is_capped(batch):
+    result = batch["results"][("hw1_likelihood-prints_200_mb", "hw1_likelihood")]
+    assert len(json.dumps(result)) < 100_000
+
+
+def test_messages_say_what_happened(batch):
+    def output(student, homework, part):
+        tests = batch["results"][(student, homework)]["tests"]
+        return next(t for t in tests if t["name"] == part)
+
+    exits = "hw1_likelihood-exits"
+    assert "SystemExit" in output(exits, "hw1_likelihood", "mle_proportion_values")["output"]
+    assert "ended its process" in output(exits, "hw1_likelihood", "gaussian_mle")["output"]
+    assert "KeyboardInterrupt" in output(exits, "hw1_likelihood", "likelihood_stationary_points")["output"]
+    signals = output("hw3_perceptron-ignores_signals", "hw3_perceptron", "perceptron_update_rule")
+    assert signals["status"] == "timeout"
+    loops = output("hw4_xor-loops_at_import", "hw4_xor", "bump_predict")
+    assert loops["status"] == "timeout" and "loading" in loops["output"]
+    memory = output("hw5_mlp-resource_attacks", "hw5_mlp", "conv2d_parameters")
+    assert "MemoryError" in memory["output"]
+    mutation = output("hw2_logistic-mutates_inputs", "hw2_logistic", "logistic_gradient")
+    assert "does not modify its inputs" in mutation["output"]
+    strange = output("hw4_xor-returns_strange_things", "hw4_xor", "xor_predict")
+    assert "too large" in strange["output"]
+
+
+@pytest.mark.parametrize("name", ["hw2_logistic/borrows_the_reference", "hw5_mlp/resource_attacks"])
+def test_user_namespace_mode_holds_too(name, tmp_path):
+    """The path a TA without root takes (an unprivileged user namespace), forced here."""
+    fixture = FIXTURES / "hostile" / f"{name}.py"
+    submission = patched_submission(tmp_path / fixture.stem, fixture.parent.name,
+                                    fixture.read_text("utf-8"))
+    result = grade_submission(submission, Isolation("userns"))
+    assert lost_parts(result) == expected_losses(fixture), describe(result)
