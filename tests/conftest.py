@@ -1,13 +1,14 @@
 """Shared helpers of the project's own tests."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from autograder import course, load
-from autograder.run.sandbox import detect_isolation
+from autograder.run.sandbox import SANDBOX_UID_BASE, detect_isolation
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOSES = re.compile(r"^# loses: (.*)$", re.MULTILINE)
@@ -51,3 +52,19 @@ def describe(result) -> str:
 
 
 HOMEWORKS = course.HOMEWORKS
+
+
+def sandbox_processes() -> list[str]:
+    """Every live process that runs as a sandbox uid (root mode), as 'pid uid'.  Zombies are
+    dead already (a killed grader leaves them to PID 1, which may reap them late)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            fields = dict(line.split(":", 1) for line in
+                          Path(f"/proc/{entry}/status").read_text().splitlines() if ":" in line)
+        except OSError:
+            continue
+        uid = int(fields["Uid"].split()[0])
+        if uid >= SANDBOX_UID_BASE and not fields["State"].strip().startswith("Z"):
+            found.append(f"{entry} {uid}")
+    return found

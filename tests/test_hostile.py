@@ -13,28 +13,15 @@ from pathlib import Path
 import pytest
 
 from autograder import course
-from autograder.run.sandbox import SANDBOX_UID_BASE, Isolation, detect_isolation
+from autograder.run.sandbox import Isolation, detect_isolation
 from autograder.score import grade_submission
-from conftest import FIXTURES, describe, expected_losses, lost_parts, patched_submission
+from conftest import (FIXTURES, describe, expected_losses, lost_parts, patched_submission,
+                      sandbox_processes)
 
 HOSTILE = sorted((FIXTURES / "hostile").glob("hw*/*.py"))
 
 pytestmark = pytest.mark.skipif(detect_isolation().mode == "none",
                                 reason="this machine allows no namespaces: files are reachable")
-
-
-def sandbox_processes() -> list[str]:
-    """Every process that runs as a sandbox uid (root mode), as 'pid uid cmdline'."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
-        if uid >= SANDBOX_UID_BASE:
-            found.append(f"{entry} {uid}")
-    return found
 
 
 @pytest.fixture(scope="module")

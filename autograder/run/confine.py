@@ -14,6 +14,7 @@ import ctypes
 import os
 import platform
 import resource
+import signal
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (
     0x20000, 0x8000000, 0x10000000, 0x20000000, 0x40000000)
@@ -21,7 +22,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
 MNT_DETACH = 2
-PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 DEVICES = ("null", "zero", "random", "urandom")
 
@@ -43,6 +44,7 @@ class ConfinementError(OSError):
 
 def confine(plan: dict) -> None:
     """Carry out ``plan`` (see ``sandbox.Isolation.plan``) on the current process."""
+    die_with_parent(signal.SIGTERM if plan["mode"] != "none" else signal.SIGKILL)
     if plan["mode"] in ("root", "userns"):
         _enter_namespaces(userns=plan["mode"] == "userns")
         _build_root(plan["new_root"], plan["expose"], plan["hide"], plan["tmp_bytes"])
@@ -58,6 +60,10 @@ def confine(plan: dict) -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     os.makedirs(plan["workdir"], exist_ok=True)
     os.chdir(plan["workdir"])
+
+
+def die_with_parent(sig: int) -> None:
+    _check(_libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0), "prctl(PDEATHSIG)")
 
 
 def _check(result: int, what: str) -> None:
@@ -91,8 +97,12 @@ def _enter_namespaces(userns: bool) -> None:
                 handle.write(text)
     init = os.fork()
     if init:
+        # Should the grader die (even by SIGKILL), SIGTERM arrives here: take PID 1, and so
+        # the whole namespace, down with us.
+        signal.signal(signal.SIGTERM, lambda *_: (os.kill(init, signal.SIGKILL), os._exit(1)))
         _, status = os.waitpid(init, 0)
         os._exit(os.waitstatus_to_exitcode(status) % 256)
+    die_with_parent(signal.SIGKILL)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
 
 

@@ -1,0 +1,147 @@
+"""``nnhw grade`` end to end on the shipped sample submissions: the README's main job."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import course
+from conftest import sandbox_processes
+
+SAMPLES = sorted((course.DATA / "submissions").iterdir())
+FAST_SAMPLES = [course.DATA / "submissions" / name for name in ("partial", "syntax_error", "cheater")]
+RESULT_KEYS = {"student", "homework", "score", "max_score", "tests"}
+TEST_KEYS = {"name", "score", "max_score", "status", "output"}
+
+
+def nnhw(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    out = tmp_path_factory.mktemp("samples") / "out"
+    completed = nnhw("grade", *SAMPLES, "--out", out, "--workers", "2")
+    return completed, out, json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def find(results, student, homework):
+    return next(r for r in results if (r["student"], r["homework"]) == (student, homework))
+
+
+def test_main_job_grades_every_sample(samples):
+    completed, out, results = samples
+    assert completed.returncode == 0, completed.stderr
+    assert len(results) == 17
+    for result in results:
+        assert set(result) == RESULT_KEYS
+        assert result["score"] == sum(t["score"] for t in result["tests"] if t["status"] != "manual")
+        for test in result["tests"]:
+            assert set(test) == TEST_KEYS
+            assert test["status"] in {"passed", "failed", "error", "timeout", "manual"}
+            assert (test["score"] is None) == (test["status"] == "manual")
+    assert [(r["student"], r["homework"]) for r in results] == sorted(
+        (r["student"], r["homework"]) for r in results)
+
+
+def test_scores_of_the_samples(samples):
+    _, _, results = samples
+    for homework in course.HOMEWORKS:
+        reference = find(results, "reference", homework)
+        assert reference["score"] == reference["max_score"]
+        assert find(results, "stubs", homework)["score"] == 0
+    assert find(results, "cheater", "hw2_logistic")["score"] == 0
+    assert find(results, "infinite_loop", "hw3_perceptron")["score"] == 4  # the table parts
+    statuses = {t["name"]: t["status"] for t in find(results, "partial", "hw2_logistic")["tests"]}
+    assert [n for n, s in statuses.items() if s == "failed"] == [
+        "sigmoid_stable", "logistic_loss_values", "logistic_loss_stable"]
+
+
+def test_grades_csv_has_a_row_per_student_and_a_column_per_homework(samples):
+    _, out, _ = samples
+    rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8")))
+    assert [row["student"] for row in rows] == ["cheater", "infinite_loop", "partial", "reference",
+                                                 "stubs", "syntax_error"]
+    partial = next(row for row in rows if row["student"] == "partial")
+    assert partial["hw5_mlp"] == "" and float(partial["total"]) == sum(
+        float(partial[h]) for h in course.HOMEWORKS if partial[h])
+
+
+def test_feedback_is_bilingual_and_never_shows_test_code(samples):
+    _, out, _ = samples
+    files = sorted((out / "feedback").glob("*.md"))
+    assert [f.stem for f in files] == ["cheater", "infinite_loop", "partial", "reference", "stubs",
+                                       "syntax_error"]
+    text = (out / "feedback" / "partial.md").read_text(encoding="utf-8")
+    assert "性质 / property" in text and "反例 / counterexample" in text and "期望 / expected" in text
+    hidden_sources = "".join(p.read_text() for p in (course.ROOT / "autograder" / "hidden").glob("*.py"))
+    for file in files:
+        content = file.read_text(encoding="utf-8")
+        for marker in ("def _", "@given", "@prop", "ref.", "hypothesis", "expect_close", "Traceback"):
+            assert marker not in content, (file.name, marker)
+        for line in hidden_sources.splitlines():
+            if len(line.strip()) > 30:
+                assert line.strip() not in content, (file.name, line)
+
+
+def test_progress_and_summary(samples):
+    completed, _, _ = samples
+    assert completed.stderr.count("/17]") == 17
+    assert "17 submissions graded; 0 could not be run at all" in completed.stdout
+
+
+def test_grading_twice_gives_identical_bytes(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out in (first, second):
+        assert nnhw("grade", *FAST_SAMPLES, "--out", out).returncode == 0
+    for name in ("results.json", "grades.csv", "feedback/partial.md", "feedback/cheater.md"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_single_files_and_module_submissions(tmp_path):
+    notebook = course.DATA / "submissions" / "partial" / "hw3_perceptron" / "hw3_perceptron.ipynb"
+    module = course.DATA / "submissions" / "partial" / "hw2_logistic.py"
+    completed = nnhw("grade", notebook, module, "--out", tmp_path / "out")
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [(r["student"], r["homework"]) for r in results] == [
+        ("partial", "hw2_logistic"), ("partial", "hw3_perceptron")], completed.stderr
+
+
+def test_usage_errors(tmp_path):
+    assert nnhw("grade", tmp_path / "missing", "--out", tmp_path / "o").returncode == 2
+    (tmp_path / "empty").mkdir()
+    assert nnhw("grade", tmp_path / "empty", "--out", tmp_path / "o").returncode == 2
+
+
+def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder.cli", "grade", *map(str, SAMPLES), "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    journal = out / "journal.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not journal.exists() or
+                                           len(journal.read_text().splitlines()) < 3):
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)  # the grader, mid-batch: no chance to clean up
+    process.wait()
+    time.sleep(1)
+    assert sandbox_processes() == []  # its children died with it
+    graded_before = len(journal.read_text().splitlines())
+    assert 3 <= graded_before < 17
+    assert not (out / "results.json").exists()
+    resumed = nnhw("grade", *SAMPLES, "--out", out)
+    assert resumed.returncode == 0
+    assert resumed.stderr.count("/17]") == 17 - graded_before  # only the missing ones
+    results = json.loads((out / "results.json").read_text())
+    assert len(results) == 17 and find(results, "reference", "hw4_xor")["score"] == 22
+    forced = nnhw("grade", SAMPLES[0], "--out", out, "--force")
+    assert forced.stderr.count("/1]") == 1

@@ -1,0 +1,92 @@
+"""Only plain data crosses the process boundary, and it crosses unchanged."""
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from autograder.run import wire
+
+plain = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    | hnp.arrays(st.sampled_from([np.float64, np.int64, np.bool_, np.complex128]),
+                 hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=12)
+
+
+def same(a, b) -> bool:
+    if isinstance(a, np.ndarray) and a.ndim > 0:
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, (np.ndarray, np.generic)):
+        return isinstance(b, np.generic) and a.dtype == b.dtype and (a == b or a != a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=plain)
+def test_plain_values_round_trip_exactly(value):
+    frame = wire.dumps({"value": wire.encode(value)})
+    assert same(value, wire.decode(wire.loads(frame[4:])["value"]))
+
+
+def test_nan_and_infinities_cross():
+    value = [float("nan"), float("inf"), -float("inf"), np.array([np.nan, np.inf])]
+    back = wire.decode(wire.loads(wire.dumps({"v": wire.encode(value)})[4:])["v"])
+    assert np.isnan(back[0]) and back[1] == np.inf and back[2] == -np.inf
+    assert np.isnan(back[3][0]) and back[3][1] == np.inf
+
+
+@pytest.mark.parametrize("value", [object(), {1: "int key"}, np.array([object()]), lambda: 0,
+                                   np.zeros(3, dtype=[("a", "f8")])])
+def test_anything_else_is_refused(value):
+    with pytest.raises(wire.WireError):
+        wire.encode(value)
+
+
+def test_a_pickled_array_is_never_loaded():
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
+    import base64
+    tree = {wire.ARRAY: base64.b64encode(buffer.getvalue()).decode()}
+    with pytest.raises(ValueError):  # numpy refuses: "Object arrays cannot be loaded when allow_pickle=False"
+        wire.decode(tree)
+
+
+def test_a_pickle_is_not_json():
+    with pytest.raises(ValueError):
+        wire.loads(pickle.dumps({"status": "ok"}))
+
+
+def test_markers_from_a_child_are_not_resolved_by_the_grader():
+    for marker in (wire.FUNCTION, wire.STUDENT_FUNCTION, wire.HANDLE):
+        with pytest.raises(wire.WireError):
+            wire.decode({marker: "anything"})
+
+
+def test_frames_over_the_limit_are_refused():
+    with pytest.raises(wire.WireError):
+        wire.encode(np.zeros(wire.MAX_FRAME_BYTES // 8 + 1))
+    with pytest.raises(wire.WireError):
+        wire.dumps({"text": "x" * (wire.MAX_FRAME_BYTES + 1)})
+
+
+def test_a_frame_that_claims_to_be_huge_is_refused(tmp_path):
+    import os
+    read, write = os.pipe()
+    os.write(write, struct.pack(">I", wire.MAX_FRAME_BYTES + 1))
+    os.close(write)
+    with pytest.raises(wire.WireError):
+        wire.read_frame(read)
+    os.close(read)
