@@ -32,6 +32,22 @@ def _grade(args) -> int:
     return 1 if any(report.not_graded(r) for r in results) else 0
 
 
+def _autograde(args) -> int:
+    from . import gradebook  # imports nbgrader: only this verb needs it
+
+    outcomes = gradebook.autograde(Path(args.course), args.homework, args.student or None)
+    if not outcomes:
+        print(f"没有找到提交 / no submissions in {Path(args.course) / 'submitted'}/*/{args.homework}/",
+              file=sys.stderr)
+        return 2
+    for student, outcome in outcomes.items():
+        mark = "✅" if outcome["success"] else "⚠️"
+        print(f"{mark} {student} {args.homework}", file=sys.stderr)
+        if not outcome["success"]:
+            print(outcome.get("error") or outcome.get("log", ""), file=sys.stderr)
+    return 0 if all(o["success"] for o in outcomes.values()) else 1
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="nnhw", description="神经网络作业 / Lecture 2 homework: "
                                    "grade, self-check, release.")
@@ -46,6 +62,12 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--force", action="store_true",
                        help="regrade everything, even what the output folder already holds")
     grade.set_defaults(run=_grade)
+    secure = verbs.add_parser("autograde", help="nbgrader autograde, with the isolated grader "
+                              "instead of a kernel (the secure path for TAs)")
+    secure.add_argument("homework", help="assignment id, e.g. hw2_logistic")
+    secure.add_argument("--student", action="append", help="only these students (repeatable)")
+    secure.add_argument("--course", default=".", help="the nbgrader course directory (default: .)")
+    secure.set_defaults(run=_autograde)
     return main
 
 

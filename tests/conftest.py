@@ -55,8 +55,10 @@ HOMEWORKS = course.HOMEWORKS
 
 
 def sandbox_processes() -> list[str]:
-    """Every live process that runs as a sandbox uid (root mode), as 'pid uid'.  Zombies are
-    dead already (a killed grader leaves them to PID 1, which may reap them late)."""
+    """Every live process that runs as a sandbox uid (root mode) although the grader it belongs
+    to (uid = base + the grader's pid) is gone, as 'pid uid'.  Zombies are dead already (a
+    killed grader leaves them to PID 1, which may reap them late); graders still at work (other
+    tests running in parallel) may have children."""
     found = []
     for entry in os.listdir("/proc"):
         try:
@@ -65,6 +67,7 @@ def sandbox_processes() -> list[str]:
         except OSError:
             continue
         uid = int(fields["Uid"].split()[0])
-        if uid >= SANDBOX_UID_BASE and not fields["State"].strip().startswith("Z"):
+        grader_alive = os.path.exists(f"/proc/{uid - SANDBOX_UID_BASE}")
+        if uid >= SANDBOX_UID_BASE and not grader_alive and not fields["State"].strip().startswith("Z"):
             found.append(f"{entry} {uid}")
     return found

@@ -27,6 +27,37 @@ GRADING = settings(
 _PARTS: dict[str, dict] = {}
 
 
+def _draw_no_local_constants() -> None:
+    """Hypothesis 6.131+ also draws literals it finds in whichever *local* modules happen to be
+    imported, parsed under a time limit, and caches them in ``.hypothesis/constants``.  Which
+    modules those are differs between ``nnhw grade``, a notebook kernel and a test run, so the
+    generated inputs would too.  There is no public switch (hypothesis issue #4627), so the
+    provider's constant draw is replaced by one that uses only hypothesis's own constants."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:
+        return
+    needed = ("GLOBAL_CONSTANTS", "choice_permitted", "choice_constraints_key")
+    if not all(hasattr(providers, name) for name in needed) or not hasattr(
+            getattr(providers, "HypothesisProvider", None), "_maybe_draw_constant"):
+        return
+    pools: dict = {}
+
+    def maybe_draw_constant(self, choice_type, constraints, *, p: float = 0.05):
+        if self._random.random() > p:
+            return None
+        key = (choice_type, providers.choice_constraints_key(choice_type, constraints))
+        if key not in pools:
+            pools[key] = sorted((c for c in providers.GLOBAL_CONSTANTS.set_for_type(choice_type)
+                                 if providers.choice_permitted(c, constraints)), key=repr)
+        return self._random.choice(pools[key]) if pools[key] else None
+
+    providers.HypothesisProvider._maybe_draw_constant = maybe_draw_constant
+
+
+_draw_no_local_constants()
+
+
 def part(function):
     """Register ``function`` as the part of its module's homework with the same name."""
     homework = function.__module__.rsplit(".", 1)[-1]

@@ -116,7 +116,7 @@ class Student:
     def constant(self, name: str):
         reply = self._request({"op": "get", "name": name})
         if reply["status"] == "missing":
-            raise NotDone(_not_defined(name, self.backend.problems))
+            raise NotDone(_not_defined(name))
         value = self._value(reply, name)
         if value is None:
             raise NotDone(f"尚未完成 / not done yet: {name} is still None")
@@ -137,7 +137,7 @@ class Student:
             raise
         status = reply["status"]
         if status == "missing":
-            raise NotDone(_not_defined(name, self.backend.problems))
+            raise NotDone(_not_defined(name))
         if status == "not_callable":
             raise Failed(f"{name} 应当是函数 / should be a function, but it is a {reply['type']}")
         if status == "raised":
@@ -219,8 +219,8 @@ def _is(value, kind) -> bool:
                                    and isinstance(where.get("text"), str))))
 
 
-def _not_defined(name: str, problems: list[dict]) -> str:
-    return f"尚未完成 / not done yet: `{name}` is not defined" + notes(problems)
+def _not_defined(name: str) -> str:
+    return f"尚未完成 / not done yet: `{name}` is not defined"
 
 
 def notes(problems: list[dict]) -> str:

@@ -17,12 +17,6 @@ def log_likelihood_simplified(w, X, y):
     return float(np.sum((y - 1.0) * z - np.logaddexp(0.0, -z)))
 
 
-def logistic_gradient(w, X, y):
-    """∂J/∂w = Σ (p(x_i) - y_i) x_i，形状 (D,) / shape (D,)."""
-    X = np.asarray(X, dtype=float)
-    return X.T @ (sigmoid(X @ np.asarray(w, dtype=float)) - np.asarray(y, dtype=float))
-
-
 def numerical_gradient(f, w, eps=1e-5):
     """标量函数 f 在 w 处的中心差分梯度 / central-difference gradient of a scalar f at w."""
     w = np.asarray(w, dtype=float)
@@ -32,6 +26,12 @@ def numerical_gradient(f, w, eps=1e-5):
         step.flat[j] = eps
         grad.flat[j] = (f(w + step) - f(w - step)) / (2.0 * eps)
     return grad
+
+
+def logistic_gradient(w, X, y):
+    """∂J/∂w = Σ (p(x_i) - y_i) x_i，形状 (D,) / shape (D,)."""
+    X = np.asarray(X, dtype=float)
+    return X.T @ (sigmoid(X @ np.asarray(w, dtype=float)) - np.asarray(y, dtype=float))
 
 
 def gradient_descent(w0, X, y, alpha, n_steps):

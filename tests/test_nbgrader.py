@@ -1,0 +1,203 @@
+"""nbgrader end to end, for real: generate_assignment, autograde with Jupyter kernels,
+generate_feedback and export on a copy of this course, against the same files ``nnhw grade``
+scores; then the secure path, ``nnhw autograde``, on a cheat plain nbgrader falls for."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import course, load, score
+from autograder.run.sandbox import detect_isolation
+
+pytestmark = pytest.mark.slow
+
+PARTIAL = course.DATA / "submissions" / "partial"
+BIN = Path(sys.executable).parent
+
+
+def run(*command, cwd):
+    """A command of the course's toolchain, as a TA would type it (the venv's bin on PATH)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    completed = subprocess.run(list(map(str, command)), cwd=cwd, env=env, capture_output=True,
+                               text=True, timeout=900)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return completed
+
+
+def release_cell(notebook: dict, grade_id: str) -> dict:
+    return next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def place(course_dir: Path, student: str, homework: str, notebook) -> Path:
+    path = course_dir / "submitted" / student / homework / f"{homework}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(notebook, Path):
+        shutil.copy(notebook, path)
+    else:
+        path.write_text(json.dumps(notebook), encoding="utf-8")
+    return path
+
+
+def released(homework: str) -> dict:
+    return json.loads(course.release_notebook(homework).read_text(encoding="utf-8"))
+
+
+def with_answer(homework: str, grade_id: str, source: str, start: dict | None = None) -> dict:
+    notebook = start or json.loads(course.source_notebook(homework).read_text(encoding="utf-8"))
+    release_cell(notebook, grade_id)["source"] = source
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def course_dir(tmp_path_factory):
+    """A copy of the course with every kind of submission in ``submitted/``, autograded by
+    plain nbgrader (real kernels)."""
+    root = tmp_path_factory.mktemp("course")
+    for name in ("solutions", "data", "nbgrader_config.py"):
+        source = course.ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    for homework in course.HOMEWORKS:
+        run("nbgrader", "generate_assignment", homework, "--force", cwd=root)
+        place(root, "reference", homework, course.source_notebook(homework))
+        place(root, "stubs", homework, course.release_notebook(homework))
+    for notebook in sorted(PARTIAL.glob("*/*.ipynb")):
+        place(root, "partial", notebook.parent.name, notebook)
+    # Turns every later cell, hidden tests included, into `pass` (full marks in plain nbgrader).
+    place(root, "transformer", "hw2_logistic", with_answer(
+        "hw2_logistic", "answer-sigmoid",
+        "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])",
+        start=released("hw2_logistic")))
+    # Tags its (restored) test cells skip-execution and deletes others: neither may help.
+    skipper = released("hw5_mlp")
+    for cell in skipper["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade") and cell["cell_type"] == "code":
+            cell["metadata"]["tags"] = ["skip-execution"]
+    skipper["cells"] = [c for c in skipper["cells"]
+                        if c["metadata"].get("nbgrader", {}).get("grade_id") != "forward_macs"]
+    place(root, "skipper", "hw5_mlp", skipper)
+    # A correct answer whose code prints a RuntimeWarning (ln 0) in a test cell.
+    place(root, "warner", "hw1_likelihood", with_answer(
+        "hw1_likelihood", "answer-binomial_log_likelihood", '''
+def binomial_log_likelihood(p, k, n):
+    p = np.asarray(p, dtype=float)
+    log_comb = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+    from_k = k * np.log(p) if k > 0 else np.zeros_like(p)          # warns at p = 0
+    from_rest = (n - k) * np.log1p(-p) if n > k else np.zeros_like(p)
+    result = log_comb + from_k + from_rest
+    return result[()] if result.ndim == 0 else result
+'''))
+    for homework in course.HOMEWORKS:
+        run("nbgrader", "autograde", homework, "--force", cwd=root)
+    return root
+
+
+def gradebook_scores(root: Path, homework: str, student: str) -> dict[str, float | None]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(homework, homework, student)
+        return {grade.name: grade.auto_score for grade in notebook.grades}
+
+
+def nnhw_scores(path: Path, student: str, homework: str) -> dict[str, float | None]:
+    result = score.grade_submission(load.Submission(student, homework, path), detect_isolation())
+    return {test.name: test.score for test in result.tests}
+
+
+def autograded(scores: dict) -> dict:
+    """The autograded parts only (nbgrader also gives 0 to a written answer left untouched)."""
+    return {name: value for name, value in scores.items() if not name.startswith("written-")}
+
+
+def test_release_notebooks_are_generated_from_the_source(course_dir):
+    for homework in course.HOMEWORKS:
+        generated = json.loads((course_dir / "assignments" / homework / f"{homework}.ipynb").read_text())
+        committed = json.loads(course.release_notebook(homework).read_text())
+        assert generated == committed, f"assignments/{homework} is stale: run nbgrader generate_assignment"
+
+
+def test_release_has_no_solution_and_no_hidden_test():
+    for homework in course.HOMEWORKS:
+        text = course.release_notebook(homework).read_text(encoding="utf-8")
+        for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "grade_part",
+                       "import autograder", "参考答案 / Model answer", "Rubric for TAs"):
+            assert marker not in text, (homework, marker)
+        source = course.source_notebook(homework).read_text(encoding="utf-8")
+        assert source.count("BEGIN SOLUTION") > 0 and source.count("grade_part") > 0
+
+
+@pytest.mark.parametrize("homework", course.HOMEWORKS)
+def test_reference_notebooks_validate(homework):
+    completed = run("nbgrader", "validate", course.source_notebook(homework), cwd=course.ROOT)
+    assert "Success! Your notebook passes all the tests." in completed.stdout
+
+
+@pytest.mark.parametrize("homework", course.HOMEWORKS)
+def test_plain_autograde_matches_nnhw_grade(course_dir, homework):
+    reference = gradebook_scores(course_dir, homework, "reference")
+    points = {p.name: p.points for p in score.parts(homework)}
+    assert reference == {name: (None if name.startswith("written-") else points[name])
+                         for name in points}
+    assert all(not value for value in gradebook_scores(course_dir, homework, "stubs").values())
+    submitted = course_dir / "submitted" / "partial" / homework / f"{homework}.ipynb"
+    if submitted.exists():
+        assert autograded(gradebook_scores(course_dir, homework, "partial")) == \
+            autograded(nnhw_scores(submitted, "partial", homework))
+
+
+def test_a_warning_on_stderr_costs_nothing(course_dir):
+    path = course_dir / "submitted" / "warner" / "hw1_likelihood" / "hw1_likelihood.ipynb"
+    expected = nnhw_scores(path, "warner", "hw1_likelihood")
+    assert autograded(gradebook_scores(course_dir, "hw1_likelihood", "warner")) == autograded(expected)
+    assert expected["binomial_log_likelihood_edges"] == 1
+
+
+def test_skip_tags_and_deleted_test_cells_do_not_help(course_dir):
+    scores = gradebook_scores(course_dir, "hw5_mlp", "skipper")
+    assert set(scores) == {p.name for p in score.parts("hw5_mlp")}  # the deleted cell is back
+    assert all(not value for value in scores.values())
+
+
+def test_no_hypothesis_folder_in_submissions(course_dir):
+    assert not list((course_dir / "autograded").rglob(".hypothesis"))
+    assert not list((course_dir / "submitted").rglob(".hypothesis"))
+
+
+def test_secure_path_then_feedback_and_export(course_dir):
+    """The input-transformer cheat gets every autograded point from plain nbgrader and none
+    from ``nnhw autograde``; honest scores and a TA's manual grade stay; feedback and export
+    then show the trusted scores."""
+    from nbgrader.api import Gradebook
+
+    plain = gradebook_scores(course_dir, "hw2_logistic", "transformer")
+    assert sum(v for v in plain.values() if v) == 18
+    database = f"sqlite:///{course_dir / 'gradebook.db'}"
+    with Gradebook(database) as gradebook:
+        grade = gradebook.find_grade("written-derivation", "hw2_logistic", "hw2_logistic", "reference")
+        grade.manual_score = 1.5
+        gradebook.db.commit()
+    run(sys.executable, "-m", "autograder.cli", "autograde", "hw2_logistic", cwd=course_dir)
+    assert all(not v for v in gradebook_scores(course_dir, "hw2_logistic", "transformer").values())
+    assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", "reference").values() if v) == 18
+    with Gradebook(database) as gradebook:
+        grade = gradebook.find_grade("written-derivation", "hw2_logistic", "hw2_logistic", "reference")
+        assert grade.manual_score == 1.5
+
+    run("nbgrader", "generate_feedback", "hw2_logistic", "--force", cwd=course_dir)
+    html = (course_dir / "feedback" / "transformer" / "hw2_logistic" / "hw2_logistic.html").read_text()
+    text = re.sub(r"<[^>]+>", "", html)  # the code as a reader sees it, without highlighting
+    assert 'autograder.grade_part("hw2_logistic", "sigmoid_values", globals())' in text
+    assert text.count("grade_part(") == 9  # one line per hidden cell, nothing more
+    assert "not done yet" in text and "def _" not in text and "hypothesis" not in text
+    run("nbgrader", "export", cwd=course_dir)
+    rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader((course_dir / "grades.csv").open())}
+    assert float(rows[("hw2_logistic", "transformer")]["score"]) == 0
+    assert float(rows[("hw2_logistic", "reference")]["score"]) == 19.5
