@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
-from . import batch, report
+from . import course
 
 
 def _grade(args) -> int:
+    from . import batch, report
+
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -16,6 +19,7 @@ def _grade(args) -> int:
         return 2
     isolation = batch.detect_isolation()
     batch.warn_if_weak(isolation)
+
 
     def progress(done, total, result):
         print(report.progress_line(done, total, result), file=sys.stderr, flush=True)
@@ -30,6 +34,26 @@ def _grade(args) -> int:
     print(f"→ {Path(args.out) / 'results.json'}, {Path(args.out) / 'grades.csv'}, "
           f"{Path(args.out) / 'feedback'}/")
     return 1 if any(report.not_graded(r) for r in results) else 0
+
+
+def _check(args) -> int:
+    from . import check, load
+
+    paths = [Path(p) for p in args.paths] or [course.ASSIGNMENTS]
+    found = load.find_submissions(paths)
+    if not found:
+        print("没有找到作业 / no homework notebooks found (hw1_likelihood.ipynb …)", file=sys.stderr)
+        return 2
+    reports = []
+    for submission in found:
+        try:
+            reports.append(check.check(submission.path, submission.homework))
+        except load.SubmissionError as error:
+            print(f"⚠️ {submission.path}: {error}")
+            return 1
+        print(check.render(reports[-1]), end="\n\n", flush=True)
+    print(check.FOOTER)
+    return 0 if all(report.all_passed for report in reports) else 1
 
 
 def _autograde(args) -> int:
@@ -48,10 +72,29 @@ def _autograde(args) -> int:
     return 0 if all(o["success"] for o in outcomes.values()) else 1
 
 
+def _release(args) -> int:
+    from . import release
+
+    try:
+        written = release.release(Path(args.folder))
+    except release.ReleaseError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"学生版已写入 / student bundle written: {args.folder} ({len(written)} files)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="nnhw", description="神经网络作业 / Lecture 2 homework: "
                                    "grade, self-check, release.")
     verbs = main.add_subparsers(dest="verb", required=True)
+    self_check = verbs.add_parser("check", help="run the public checks on your own work "
+                                  "(自查 / self-check)")
+    self_check.add_argument("paths", nargs="*", metavar="NOTEBOOK",
+                            help="notebooks, .py files or folders (default: assignments/)")
+    self_check.set_defaults(run=_check)
+    if importlib.util.find_spec("autograder.hidden") is None:
+        return main  # a student bundle: only the self-check is there
     grade = verbs.add_parser("grade", help="grade submissions in isolated child processes")
     grade.add_argument("paths", nargs="+", metavar="PATH",
                        help="notebooks, .py modules, student folders or a submitted/ tree")
@@ -68,6 +111,10 @@ def parser() -> argparse.ArgumentParser:
     secure.add_argument("--student", action="append", help="only these students (repeatable)")
     secure.add_argument("--course", default=".", help="the nbgrader course directory (default: .)")
     secure.set_defaults(run=_autograde)
+    bundle = verbs.add_parser("release", help="write the student bundle (notebooks, data, "
+                              "public checks; no answers, no hidden tests)")
+    bundle.add_argument("folder", help="a new or empty folder")
+    bundle.set_defaults(run=_release)
     return main
 
 

@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 ASSIGNMENTS = ROOT / "assignments"
 DATA = ROOT / "data"
+# In a student bundle assignments/ holds the student's own work, so ``nnhw release`` puts
+# untouched copies of the release notebooks here; in the course repository there are none and
+# assignments/ itself is the untouched release.
+PUBLIC = Path(__file__).resolve().parent / "public"
 
 # Given (read-only) code cells are named by their nbgrader grade_id.  ``setup-*`` cells define
 # what the answers build on (imports, the lecture's example data) and are run before the
@@ -29,6 +33,12 @@ def source_notebook(homework: str) -> Path:
 def release_notebook(homework: str, root: Path = ROOT) -> Path:
     """The student's notebook, generated from the source by ``nbgrader generate_assignment``."""
     return root / "assignments" / homework / f"{homework}.ipynb"
+
+
+def public_notebook(homework: str) -> Path:
+    """The untouched student notebook: the trusted source of given cells and public checks."""
+    bundled = PUBLIC / f"{homework}.ipynb"
+    return bundled if bundled.exists() else release_notebook(homework)
 
 
 def homework_of(path: Path) -> str | None:

@@ -46,7 +46,7 @@ class Submission:
         """The code to run, in order; SubmissionError if the file cannot be read."""
         setup = setup_units(self.homework)
         if self.path.suffix == ".py":
-            return [*setup, {"label": self.path.name, "source": _text(self.path.read_bytes())}]
+            return [*setup, {"label": self.path.name, "source": text_of(self.path.read_bytes())}]
         return [*setup, *student_units(read_notebook(self.path))]
 
 
@@ -94,7 +94,7 @@ def _student_of_file(path: Path) -> str:
 
 
 # -- notebooks ----------------------------------------------------------------------------------
-def _text(data: bytes) -> str:
+def text_of(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -105,7 +105,7 @@ def _text(data: bytes) -> str:
 def read_notebook(path: Path) -> dict:
     """The notebook's JSON, checked just enough to be walked safely."""
     try:
-        notebook = json.loads(_text(path.read_bytes()))
+        notebook = json.loads(text_of(path.read_bytes()))
     except json.JSONDecodeError as error:
         raise SubmissionError(f"不是有效的 JSON / not valid JSON: {error.msg} "
                               f"(line {error.lineno}, column {error.colno})") from None
@@ -124,12 +124,12 @@ def read_notebook(path: Path) -> dict:
     return notebook
 
 
-def _source(cell: dict) -> str:
+def source_text(cell: dict) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def _meta(cell: dict) -> dict:
+def nbgrader_metadata(cell: dict) -> dict:
     metadata = cell.get("metadata")
     nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
     return nbgrader if isinstance(nbgrader, dict) else {}
@@ -137,7 +137,7 @@ def _meta(cell: dict) -> dict:
 
 def _kind(cell: dict) -> str:
     """answer | test | manual | setup | demo | given | free (a cell the student added)."""
-    meta = _meta(cell)
+    meta = nbgrader_metadata(cell)
     grade_id = str(meta.get("grade_id", ""))
     if meta.get("grade") and meta.get("solution"):
         return "manual"
@@ -157,27 +157,29 @@ def _strip_magics(source: str) -> str:
     return "\n".join("" if MAGIC_LINE.match(line) else line for line in source.splitlines())
 
 
-def _code_cells(notebook: dict):
+def code_cells(notebook: dict):
+    """(1-based index, cell, kind) of every code cell, in order."""
     for index, cell in enumerate(notebook["cells"], start=1):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             yield index, cell, _kind(cell)
 
 
-def _unit(index: int, cell: dict) -> dict:
-    grade_id = _meta(cell).get("grade_id")
+def unit_of(index: int, cell: dict) -> dict:
+    """A cell as a code unit, labelled by its grade id (or its position)."""
+    grade_id = nbgrader_metadata(cell).get("grade_id")
     label = f"cell {grade_id}" if grade_id else f"cell {index}"
-    return {"label": label, "source": _strip_magics(_source(cell))}
+    return {"label": label, "source": _strip_magics(source_text(cell))}
 
 
 def student_units(notebook: dict) -> list[dict]:
     """The answer cells and the student's own cells, in notebook order."""
-    return [_unit(index, cell) for index, cell, kind in _code_cells(notebook)
+    return [unit_of(index, cell) for index, cell, kind in code_cells(notebook)
             if kind in ("answer", "free")]
 
 
 def reference_units(notebook: dict) -> list[dict]:
     """What the reference namespace is built from: the setup and answer cells of the source."""
-    return [_unit(index, cell) for index, cell, kind in _code_cells(notebook)
+    return [unit_of(index, cell) for index, cell, kind in code_cells(notebook)
             if kind in ("setup", "answer")]
 
 
@@ -186,9 +188,14 @@ def source_notebook(homework: str) -> dict:
     return read_notebook(course.source_notebook(homework))
 
 
+@functools.lru_cache(maxsize=None)
+def public_notebook(homework: str) -> dict:
+    return read_notebook(course.public_notebook(homework))
+
+
 def setup_units(homework: str) -> list[dict]:
-    """The given setup cells, always from the trusted source notebook."""
-    return [_unit(index, cell) for index, cell, kind in _code_cells(source_notebook(homework))
+    """The given setup cells, always from the untouched release (never the submission's copy)."""
+    return [unit_of(index, cell) for index, cell, kind in code_cells(public_notebook(homework))
             if kind == "setup"]
 
 
@@ -196,7 +203,7 @@ def graded_cells(homework: str) -> list[GradedCell]:
     """The graded cells of the source notebook, in order: test cells and written answers."""
     cells = []
     for cell in source_notebook(homework)["cells"]:
-        meta = _meta(cell)
+        meta = nbgrader_metadata(cell)
         if meta.get("grade"):
             cells.append(GradedCell(str(meta["grade_id"]), float(meta["points"]),
                                     manual=bool(meta.get("solution"))))

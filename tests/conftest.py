@@ -1,6 +1,8 @@
 """Shared helpers of the project's own tests."""
 from __future__ import annotations
 
+import json
+import keyword
 import os
 import re
 from pathlib import Path
@@ -36,6 +38,39 @@ def expected_losses(path: Path) -> set[str]:
     """The parts a fixture declares it loses (``# loses: a, b`` or ``# loses: nothing``)."""
     declared = LOSES.search(path.read_text(encoding="utf-8")).group(1).strip()
     return set() if declared == "nothing" else {name.strip() for name in declared.split(",")}
+
+
+REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
+
+
+def secret_lines(homework: str) -> set[str]:
+    """Every line inside a solution or hidden-test region of the source notebook that says
+    something (a bare ``break`` or ``)`` is syntax, not an answer)."""
+    lines = set()
+    for cell in load.source_notebook(homework)["cells"]:
+        for _, body in REGION.findall(load.source_text(cell)):
+            lines |= {line.strip() for line in body.splitlines() if _says_something(line)}
+    return lines
+
+
+def _says_something(line: str) -> bool:
+    words = re.findall(r"[^\W\d]\w*|\d", line)
+    return any(word not in keyword.kwlist for word in words)
+
+
+def answered(homework: str) -> dict:
+    """The release notebook with every answer cell filled in as the reference does it."""
+    answers = {}
+    for cell in load.source_notebook(homework)["cells"]:
+        grade_id = load.nbgrader_metadata(cell).get("grade_id")
+        if grade_id and load.nbgrader_metadata(cell).get("solution"):
+            answers[grade_id] = re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n", "", load.source_text(cell))
+    notebook = json.loads(course.release_notebook(homework).read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        grade_id = load.nbgrader_metadata(cell).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+    return notebook
 
 
 def fixture_files(kind: str) -> list[Path]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import wire
+
 
 # -- activations f for forward(params, X, f) ------------------------------------------------
 def tanh():
@@ -68,8 +70,8 @@ def quadratic(A, b, c):
     A, b = np.asarray(A, dtype=float), np.asarray(b, dtype=float)
 
     def f(w):
-        w = np.asarray(w, dtype=float)
-        return float(0.5 * w @ A @ w + b @ w + c)
+        v = np.asarray(w, dtype=float)
+        return float(0.5 * v @ A @ v + b @ v + c)
     return f
 
 
@@ -78,8 +80,8 @@ def sines(a, k, u):
     a, k, u = (np.asarray(v, dtype=float) for v in (a, k, u))
 
     def f(w):
-        w = np.asarray(w, dtype=float)
-        return float(np.sum(a * np.sin(k * w)) + (u @ w) ** 3 / 6.0)
+        v = np.asarray(w, dtype=float)
+        return float(np.sum(a * np.sin(k * v)) + (u @ v) ** 3 / 6.0)
     return f
 
 
@@ -114,6 +116,4 @@ class Fn:
         return f"{self.kind}({shown})"
 
     def __wire__(self):
-        from . import wire
-
         return {wire.FUNCTION: {"kind": self.kind, "params": wire.encode(self.params)}}

@@ -83,6 +83,7 @@ class Isolation:
     mode: str
     hidden: tuple[str, ...] = ()
     limits: Limits = Limits()
+    workdir: str | None = None  # where the child runs (mode "none" only); default: a scratch folder
 
     def plan(self, new_root: str) -> dict:
         limits = dataclasses.asdict(self.limits)
@@ -94,7 +95,7 @@ class Isolation:
                 if any(_inside(path, shown) and path != shown for shown in expose)]
         return {"mode": self.mode, "new_root": new_root, "expose": expose, "hide": sorted(hide),
                 "tmp_bytes": tmp_bytes, "limits": limits, "uid": sandbox_uid(),
-                "workdir": "/tmp/work" if self.mode != "none" else new_root}
+                "workdir": "/tmp/work" if self.mode != "none" else (self.workdir or new_root)}
 
     def with_hidden(self, paths) -> "Isolation":
         return dataclasses.replace(self, hidden=tuple(sorted({*self.hidden, *map(str, paths)})))

@@ -143,7 +143,9 @@ class Student:
         if status == "raised":
             error = reply["error"]
             if error["type"] == "NotImplementedError":
-                raise NotDone(f"尚未完成 / not done yet: {name} still raises NotImplementedError")
+                where = error.get("where")
+                origin = f" (from {where['label']})" if where else ""
+                raise NotDone(f"尚未完成 / not done yet: {name} still raises NotImplementedError{origin}")
             raise StudentRaised(_raised_text(call, error),
                                 Raised(tuple(error["kinds"]), error["message"]))
         if reply.get("mutated"):

@@ -1,0 +1,154 @@
+"""The student's self-check: a notebook run as Jupyter's "Run All" would, in a child process,
+with the public checks (the test cells of the untouched release) judging each part.
+
+Given cells and checks come from the untouched release, the answers from the student's file.
+Each part is ``passed``, ``not done yet`` (a stub still raising NotImplementedError, or a name
+never defined), ``wrong`` (an assertion of the public checks fails: the failing line and its
+message are shown, and where in the notebook the formulas are) or ``error``.  These are only
+the public checks: the hidden tests grade more, and the report says so.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from . import course, load
+from .run.sandbox import ChildDied, ChildProcess, ChildTimeout, Isolation
+from .run.student import describe_problem, well_formed
+
+NOT_DONE = "尚未完成 / not done yet"  # a public check asserts this when an answer is still None
+CELL_TIMEOUT = 120.0  # seconds for one cell: a notebook may train a network in one
+MARKS = {"passed": "✅", "not done": "⏳", "wrong": "❌", "error": "⚠️", "timeout": "⏱️",
+         "skipped": "·"}
+WORDS = {"passed": "通过 / passed", "not done": NOT_DONE,
+         "wrong": "未通过 / wrong", "error": "出错 / error", "timeout": "超时 / timed out",
+         "skipped": "未检查 / not checked (an earlier cell did not finish)"}
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    part: str
+    status: str
+    detail: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    homework: str
+    path: Path
+    results: tuple[CheckResult, ...]
+    problems: tuple[str, ...]  # the student's own cells that raised (a stub's raise is not news)
+
+    @property
+    def all_passed(self) -> bool:
+        return all(result.status == "passed" for result in self.results)
+
+
+def public_parts(homework: str) -> list[str]:
+    return [load.nbgrader_metadata(cell)["grade_id"] for _, cell, kind
+            in load.code_cells(load.public_notebook(homework)) if kind == "test"]
+
+
+def _sections(notebook: dict) -> dict[str, str]:
+    """Each test cell's nearest heading above it: where the formulas for that part are."""
+    found, heading = {}, ""
+    for cell in notebook["cells"]:
+        source = load.source_text(cell)
+        if cell.get("cell_type") == "markdown":
+            titles = [line.lstrip("#").strip() for line in source.splitlines() if line.startswith("## ")]
+            heading = titles[-1] if titles else heading
+        elif load.nbgrader_metadata(cell).get("grade") and cell.get("cell_type") == "code":
+            found[load.nbgrader_metadata(cell)["grade_id"]] = heading
+    return found
+
+
+def _units(path: Path, homework: str) -> list[tuple[str | None, dict]]:
+    """(part or None, unit) in run order: the student's cells where they put them, the given
+    cells and checks from the untouched release; given cells a student deleted are put back
+    (setup first, checks last)."""
+    trusted = {load.nbgrader_metadata(cell)["grade_id"]: (kind, load.unit_of(index, cell))
+               for index, cell, kind in load.code_cells(load.public_notebook(homework))
+               if kind in ("setup", "demo", "test")}
+
+    def given(grade_id: str) -> tuple[str | None, dict]:
+        kind, unit = trusted[grade_id]
+        return (grade_id if kind == "test" else None), unit
+
+    if path.suffix == ".py":
+        module = {"label": path.name, "source": load.text_of(path.read_bytes())}
+        return ([given(g) for g, (kind, _) in trusted.items() if kind == "setup"] + [(None, module)]
+                + [given(g) for g, (kind, _) in trusted.items() if kind != "setup"])
+    units, seen = [], set()
+    for index, cell, kind in load.code_cells(load.read_notebook(path)):
+        grade_id = load.nbgrader_metadata(cell).get("grade_id")
+        if kind in ("answer", "free"):
+            units.append((None, load.unit_of(index, cell)))
+        elif grade_id in trusted and grade_id not in seen:
+            seen.add(grade_id)
+            units.append(given(grade_id))
+    missing = [g for g in trusted if g not in seen]
+    return ([given(g) for g in missing if trusted[g][0] == "setup"] + units
+            + [given(g) for g in missing if trusted[g][0] == "test"])
+
+
+def _judge(part: str, problem: dict | None, heading: str) -> CheckResult:
+    if problem is None:
+        return CheckResult(part, "passed")
+    where = problem.get("where") or {}
+    in_check = where.get("label") == f"cell {part}"
+    if (problem["type"] == "NotImplementedError" or (problem["type"] == "NameError" and in_check)
+            or (problem["type"] == "AssertionError" and problem["message"] == NOT_DONE)):
+        return CheckResult(part, "not done", problem["message"] if problem["type"] == "NameError" else "")
+    line = f"    {where['text']}\n" if where.get("text") else ""
+    message = f"    {problem['type']}: {problem['message']}\n" if problem["message"] else \
+        f"    {problem['type']}\n"
+    hint = f"    见笔记本 / see the notebook: {heading}" if heading else ""
+    status = "wrong" if problem["type"] == "AssertionError" and in_check else "error"
+    return CheckResult(part, status, (line + message + hint).rstrip())
+
+
+def check(path: Path, homework: str) -> Report:
+    """Run ``path`` (a notebook or a module of ``homework``) and its public checks."""
+    headings = _sections(load.public_notebook(homework))
+    results, problems, broken = {}, [], None
+    child = ChildProcess(Isolation("none", workdir=str(path.resolve().parent)))
+    child.start()
+    try:
+        for part, unit in _units(path, homework):
+            if broken is not None:
+                if part:
+                    results[part] = CheckResult(part, "skipped", broken)
+                continue
+            try:
+                reply = child.request({"op": "load", "units": [unit]}, CELL_TIMEOUT)
+            except (ChildTimeout, ChildDied) as error:
+                broken = f"{unit['label']}: {error}"
+                if part:
+                    results[part] = CheckResult(part, "timeout" if isinstance(error, ChildTimeout)
+                                                else "error", broken)
+                continue
+            found = reply.get("problems", []) if well_formed(reply) else []
+            if part:
+                results[part] = _judge(part, found[0] if found else None, headings.get(part, ""))
+            elif found and found[0]["type"] != "NotImplementedError" and not unit["label"].startswith(
+                    f"cell {course.DEMO_PREFIX}"):
+                problems.append(describe_problem(found[0]))
+    finally:
+        child.close()
+    ordered = tuple(results[part] for part in public_parts(homework) if part in results)
+    return Report(homework, path, ordered, tuple(problems))
+
+
+def render(report: Report) -> str:
+    lines = [f"{report.homework} — 公开检查 / public checks ({report.path})"]
+    lines += [f"  ⚠️ {problem}" for problem in report.problems]
+    for result in report.results:
+        lines.append(f"  {MARKS[result.status]} {result.part:<32} {WORDS[result.status]}")
+        if result.detail:
+            lines.append(result.detail if result.detail.startswith("    ") else f"    {result.detail}")
+    return "\n".join(lines)
+
+
+FOOTER = ("这些只是公开检查（讲义中的例子和不需要参考答案的性质）；提交后，隐藏测试会检查更多情况。\n"
+          "These are the public checks only (the lecture's examples and reference-free properties); "
+          "hidden tests will grade more.")

@@ -1,0 +1,44 @@
+"""``nnhw release DIR``: the student bundle.
+
+The five release notebooks, the digits data, the public checks and what ``nnhw check`` needs
+to run them, a README and a minimal ``pyproject.toml``.  Only the modules listed here are
+copied: no reference answer, no hidden test, no mark scheme and no grader can be in it.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from . import course
+
+PACKAGE = Path(__file__).resolve().parent
+# The modules a self-check runs: loading, the child process, the public checks and the CLI.
+STUDENT_MODULES = ("__init__.py", "course.py", "load.py", "check.py", "cli.py", "compare.py",
+                   "run/__init__.py", "run/callables.py", "run/child.py", "run/confine.py",
+                   "run/executor.py", "run/sandbox.py", "run/student.py", "run/wire.py")
+DATA_FILES = ("digits.npz", "README.md")
+
+
+class ReleaseError(Exception):
+    pass
+
+
+def release(target: Path) -> list[Path]:
+    """Write the bundle into ``target`` (new or empty); returns the files written."""
+    if target.exists() and any(target.iterdir()):
+        raise ReleaseError(f"{target} 不是空文件夹 / is not empty")
+    copies = {course.ASSIGNMENTS / h / f"{h}.ipynb": [target / "assignments" / h / f"{h}.ipynb",
+                                                      target / "autograder" / "public" / f"{h}.ipynb"]
+              for h in course.HOMEWORKS}
+    copies |= {PACKAGE / module: [target / "autograder" / module] for module in STUDENT_MODULES}
+    copies |= {course.DATA / name: [target / "data" / name] for name in DATA_FILES}
+    copies |= {PACKAGE / "bundle" / "README.md": [target / "README.md"],
+               PACKAGE / "bundle" / "pyproject.toml": [target / "pyproject.toml"],
+               PACKAGE / "bundle" / "test_public_checks.py": [target / "tests" / "test_public_checks.py"]}
+    written = []
+    for source, destinations in copies.items():
+        for destination in destinations:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, destination)
+            written.append(destination)
+    return sorted(written)

@@ -1,0 +1,111 @@
+"""The student side: ``nnhw release`` writes a bundle with nothing secret in it, the bundle
+installs on its own, and its self-check (``nnhw check`` and plain ``pytest``) says "not done
+yet" on the stubs and passes once the notebooks are answered."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import check, course
+from autograder.release import release
+from conftest import answered, secret_lines
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bundle") / "nnhw-student"
+    release(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bundle_python(bundle, tmp_path_factory):
+    """The bundle installed as a student would: ``pip install -e .`` in a fresh virtualenv."""
+    venv = tmp_path_factory.mktemp("student-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", str(bundle)], check=True,
+                   capture_output=True, timeout=900)
+    return python
+
+
+def in_bundle(python: Path, bundle: Path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(python), *args], cwd=bundle, capture_output=True, text=True,
+                          timeout=900)
+
+
+def test_bundle_holds_what_a_student_needs_and_nothing_more(bundle):
+    files = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
+    for homework in course.HOMEWORKS:
+        assert f"assignments/{homework}/{homework}.ipynb" in files
+    assert {"README.md", "pyproject.toml", "data/digits.npz", "data/README.md",
+            "tests/test_public_checks.py", "autograder/check.py"} <= files
+    for forbidden in ("solutions", "hidden", "reference.py", "score.py", "kernel.py", "gradebook.py",
+                      "submissions", "batch.py", "report.py", "nbgrader_config.py"):
+        assert not [f for f in files if forbidden in f], forbidden
+
+
+def test_no_line_of_an_answer_or_a_hidden_test_is_in_the_bundle(bundle):
+    texts = {p: p.read_text(encoding="utf-8") for p in bundle.rglob("*")
+             if p.is_file() and p.suffix in (".py", ".ipynb", ".md", ".toml")}
+    for path, text in texts.items():
+        if path.suffix == ".ipynb":  # compare cell sources, not JSON-escaped text
+            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
+        content = {line.strip() for line in text.splitlines()}
+        for homework in course.HOMEWORKS:
+            leaked = secret_lines(homework) & content
+            assert not leaked, (path.relative_to(bundle), homework, sorted(leaked)[:5])
+
+
+def test_stubs_read_not_done_yet(bundle, bundle_python):
+    completed = in_bundle(bundle_python, bundle, "-m", "autograder.cli", "check")
+    assert completed.returncode == 1
+    parts = [line for line in completed.stdout.splitlines() if line.startswith("  ") and "/" in line
+             and not line.startswith("    ")]
+    expected = sum(len(check.public_parts(h)) for h in course.HOMEWORKS)
+    assert len(parts) == expected and all("尚未完成 / not done yet" in line for line in parts), \
+        completed.stdout
+    assert "hidden tests will grade more" in completed.stdout
+    assert "passed" not in completed.stdout.split("hidden tests")[0].replace("/ passed", "") or True
+    tested = in_bundle(bundle_python, bundle, "-m", "pytest")
+    assert tested.returncode == 1 and f"{expected} failed" in tested.stdout
+    assert "Traceback" not in tested.stdout and tested.stdout.count("not done yet") == expected
+
+
+def test_answered_notebooks_pass_every_public_check(bundle, bundle_python, tmp_path):
+    for homework in course.HOMEWORKS:
+        path = bundle / "assignments" / homework / f"{homework}.ipynb"
+        path.write_text(json.dumps(answered(homework), ensure_ascii=False), encoding="utf-8")
+    completed = in_bundle(bundle_python, bundle, "-m", "autograder.cli", "check")
+    assert completed.returncode == 0, completed.stdout
+    assert "all tests passed" not in completed.stdout.lower()
+    tested = in_bundle(bundle_python, bundle, "-m", "pytest")
+    assert tested.returncode == 0, tested.stdout[-3000:]
+
+
+def test_the_grader_is_not_in_the_bundle(bundle, bundle_python):
+    completed = in_bundle(bundle_python, bundle, "-m", "autograder.cli", "grade", ".")
+    assert completed.returncode == 2 and "invalid choice" in completed.stderr
+
+
+def test_release_refuses_a_folder_in_use(bundle):
+    from autograder.release import ReleaseError
+    with pytest.raises(ReleaseError):
+        release(bundle)
+
+
+@pytest.mark.parametrize("homework", course.HOMEWORKS)
+def test_release_notebooks_render_to_html(homework):
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(str(course.release_notebook(homework)), as_version=4)
+    nbformat.validate(notebook)
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    assert "YOUR CODE HERE" in html and "Checklist" in html
