@@ -37,9 +37,16 @@ def show(value, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
-def call_text(name: str, args=(), kwargs=None) -> str:
-    parts = [show(a, 160) for a in args] + [f"{k}={show(v, 160)}" for k, v in (kwargs or {}).items()]
-    return f"{name}({', '.join(parts)})"
+class call_text:
+    """``name(args…)`` as a counterexample reads, formatted only if a message needs it."""
+
+    def __init__(self, name: str, args=(), kwargs=None):
+        self.name, self.args, self.kwargs = name, args, kwargs or {}
+
+    def __str__(self) -> str:
+        parts = [show(a, 160) for a in self.args] + [f"{k}={show(v, 160)}"
+                                                     for k, v in self.kwargs.items()]
+        return f"{self.name}({', '.join(parts)})"
 
 
 def fail(property_zh: str, property_en: str, *, call: str | None = None,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from autograder import course, load
-from autograder.run.sandbox import SANDBOX_UID_BASE, detect_isolation
+from autograder.run.sandbox import SANDBOX_UID_BASE, detect_isolation, grader_pid_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOSES = re.compile(r"^# loses: (.*)$", re.MULTILINE)
@@ -91,7 +91,7 @@ HOMEWORKS = course.HOMEWORKS
 
 def sandbox_processes() -> list[str]:
     """Every live process that runs as a sandbox uid (root mode) although the grader it belongs
-    to (uid = base + the grader's pid) is gone, as 'pid uid'.  Zombies are dead already (a
+    to (its uid encodes the grader's pid) is gone, as 'pid uid'.  Zombies are dead already (a
     killed grader leaves them to PID 1, which may reap them late); graders still at work (other
     tests running in parallel) may have children."""
     found = []
@@ -102,7 +102,7 @@ def sandbox_processes() -> list[str]:
         except OSError:
             continue
         uid = int(fields["Uid"].split()[0])
-        grader_alive = os.path.exists(f"/proc/{uid - SANDBOX_UID_BASE}")
+        grader_alive = os.path.exists(f"/proc/{grader_pid_of(uid)}")
         if uid >= SANDBOX_UID_BASE and not grader_alive and not fields["State"].strip().startswith("Z"):
             found.append(f"{entry} {uid}")
     return found

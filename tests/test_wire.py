@@ -1,7 +1,7 @@
 """Only plain data crosses the process boundary, and it crosses unchanged."""
 from __future__ import annotations
 
-import io
+import base64
 import pickle
 import struct
 
@@ -55,13 +55,22 @@ def test_anything_else_is_refused(value):
         wire.encode(value)
 
 
-def test_a_pickled_array_is_never_loaded():
-    buffer = io.BytesIO()
-    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
-    import base64
-    tree = {wire.ARRAY: base64.b64encode(buffer.getvalue()).decode()}
-    with pytest.raises(ValueError):  # numpy refuses: "Object arrays cannot be loaded when allow_pickle=False"
-        wire.decode(tree)
+@pytest.mark.parametrize("payload", [
+    ["|O", [1], base64.b64encode(pickle.dumps([object()])).decode()],  # object arrays: pickles
+    ["V8", [1], base64.b64encode(b"\0" * 8).decode()],                  # void / structured
+    ["<U1", [1], base64.b64encode(b"\0" * 4).decode()],                 # strings
+    ["<f8", [10**9], base64.b64encode(b"\0" * 8).decode()],             # a shape the bytes lack
+    ["<f8", [-1], ""], "not a list", ["<f8", [1]],
+])
+def test_only_plain_arrays_are_ever_rebuilt(payload):
+    with pytest.raises(wire.WireError):
+        wire.decode({wire.ARRAY: payload})
+
+
+def test_rebuilt_arrays_are_writable_copies():
+    back = wire.decode(wire.loads(wire.dumps({"v": wire.encode(np.arange(3.0))})[4:])["v"])
+    back[0] = 5.0  # a student may work in place on an argument
+    assert back.flags.owndata or back.base is not None
 
 
 def test_a_pickle_is_not_json():

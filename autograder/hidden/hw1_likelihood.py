@@ -38,7 +38,7 @@ def _same_shape_as_p(got, p, call: str) -> None:
              expected=f"shape {np.shape(p)}", got=Text(f"shape {np.shape(got)}"))
 
 
-@prop(examples=60)
+@prop(examples=15)
 @given(p=probability_arrays(), kn=counts(max_n=100))
 @example(p=0.7, kn=(70, 100))
 def _likelihood_matches(student, ref, p, kn, rtol, atol):
@@ -54,7 +54,7 @@ def binomial_likelihood_values(student, ref):
     _likelihood_matches(student, ref, rtol=1e-9, atol=UNDERFLOW)
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(p=probability_arrays(), kn=counts(min_n=1000, max_n=10**6))
 @example(p=0.5, kn=(1000, 10**6))  # first: C(10⁶, 1000) is quick to build and overflows a float
 def _likelihood_large_n(student, ref, p, kn):
@@ -70,7 +70,7 @@ def binomial_likelihood_large_n(student, ref):
     _likelihood_large_n(student, ref)
 
 
-@prop(examples=60)
+@prop(examples=15)
 @given(p=probability_arrays(open_interval=True), kn=counts(max_n=10**6))
 @example(p=0.7, kn=(70, 100))
 @example(p=0.1, kn=(500_000, 10**6))
@@ -87,7 +87,7 @@ def binomial_log_likelihood_values(student, ref):
     _log_likelihood_matches(student, ref)
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(p=st.sampled_from([0.0, 1.0]), kn=counts(max_n=10**6))
 @example(p=0.0, kn=(0, 10))
 @example(p=0.0, kn=(3, 10))
@@ -108,7 +108,7 @@ def binomial_log_likelihood_edges(student, ref):
 draws_0_1 = st.lists(st.sampled_from([0, 1]), min_size=1, max_size=200)
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(draws=draws_0_1, container=st.sampled_from(["list", "int array", "float array"]))
 @example(draws=[1] * 70 + [0] * 30, container="list")
 def _proportion_matches(student, ref, draws, container):
@@ -135,7 +135,7 @@ def expect_value_error(student, name: str, args: tuple, why_zh: str, why_en: str
              expected="a message / 一条说明", got=Text("an empty message"))
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(draws=draws_0_1, bad=st.sampled_from([2, -1, 0.5, 3.0, 10]), where=st.integers(0, 199))
 def _proportion_rejects_bad_values(student, ref, draws, bad, where):
     draws = list(draws)
@@ -150,7 +150,7 @@ def mle_proportion_invalid(student, ref):
     _proportion_rejects_bad_values(student, ref)
 
 
-@prop(examples=60)
+@prop(examples=15)
 @given(kn=counts(max_n=1000))
 @example(kn=(70, 100))
 def _stationary_points_match(student, ref, kn):
@@ -167,7 +167,7 @@ def likelihood_stationary_points(student, ref):
     _stationary_points_match(student, ref)
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(x=st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=50))
 @example(x=[1.0, 2.0, 3.0, 4.0])
 def _gaussian_matches(student, ref, x):

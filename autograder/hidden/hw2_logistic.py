@@ -36,7 +36,7 @@ def logistic_problems(draw, min_z: float = 0.0, max_z: float = 10.0):
 
 
 # -- sigmoid --------------------------------------------------------------------------------
-@prop(examples=40)
+@prop(examples=20)
 @given(z=st.floats(-40.0, 40.0), shape=st.sampled_from([(), (4,), (2, 3)]))
 @example(z=0.0, shape=())
 def _sigmoid_matches(student, ref, z, shape):
@@ -54,7 +54,7 @@ def sigmoid_values(student, ref):
     _sigmoid_matches(student, ref)
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(magnitude=st.one_of(st.sampled_from(HUGE), st.floats(37.0, 1e308)),
        sign=st.sampled_from([-1.0, 1.0]), as_array=st.booleans())
 @example(magnitude=745.0, sign=-1.0, as_array=False)
@@ -81,7 +81,7 @@ def _loss_matches(student, ref, problem, name: str, expected) -> None:
                  property_zh="等于讲义的 J(w)（求和）", property_en="equals the slides' J(w) (a sum)")
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(problem=logistic_problems(max_z=10.0))
 def _loss_values(student, ref, problem):
     _loss_matches(student, ref, problem, "logistic_loss", ref.logistic_loss(*problem))
@@ -92,7 +92,7 @@ def logistic_loss_values(student, ref):
     _loss_values(student, ref)
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(problem=logistic_problems(min_z=37.0, max_z=1e4))
 def _loss_stable(student, ref, problem):
     _loss_matches(student, ref, problem, "logistic_loss", ref.logistic_loss(*problem))
@@ -103,7 +103,7 @@ def logistic_loss_stable(student, ref):
     _loss_stable(student, ref)
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(problem=st.one_of(logistic_problems(max_z=10.0), logistic_problems(37.0, 1e4)))
 def _simplified_is_minus_loss(student, ref, problem):
     w, X, y = problem
@@ -119,7 +119,7 @@ def log_likelihood_simplified(student, ref):
 
 
 # -- gradients ------------------------------------------------------------------------------
-@prop(examples=40)
+@prop(examples=20)
 @given(problem=st.one_of(logistic_problems(max_z=10.0), logistic_problems(37.0, 1e4)))
 def _gradient_matches(student, ref, problem):
     w, X, y = problem
@@ -148,7 +148,7 @@ def smooth_functions(draw):
     return f, rng.normal(size=d)
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(function=smooth_functions(), eps=st.sampled_from([None, 1e-2, 1e-3, 1e-4, 1e-5]))
 def _central_differences(student, ref, function, eps):
     f, w = function
@@ -182,7 +182,7 @@ def _either(check_reference, check_own) -> None:
         raise
 
 
-@prop(examples=25)
+@prop(examples=15)
 @given(problem=logistic_problems(max_z=5.0), alpha=st.floats(1e-3, 0.5), n_steps=st.integers(0, 25))
 @example(problem=(np.zeros(2), np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([0.0, 1.0])),
          alpha=0.1, n_steps=0)
@@ -219,7 +219,7 @@ def gradient_descent(student, ref):
     _descent_matches(student, ref)
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(problem=logistic_problems(max_z=5.0), alpha=st.sampled_from([1e-1, 1e-2, 1e-3, 1e-4, 1e-6]))
 def _taylor_check_matches(student, ref, problem, alpha):
     w, X, y = problem

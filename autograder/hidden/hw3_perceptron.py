@@ -104,7 +104,7 @@ def perceptron_slide_example(student, ref):
     _expect_result(w, b, expected, call)
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(data=separable_data(), start=starts)
 def _update_rule(student, ref, data, start):
     X, y = data
@@ -120,7 +120,7 @@ def perceptron_update_rule(student, ref):
     _update_rule(student, ref)
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(data=separable_data(), start=starts)
 def _rows(student, ref, data, start):
     X, y = data
@@ -144,7 +144,7 @@ def policies(draw, n: int):
     return Fn(kind)
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(data=separable_data(), pick=st.data())
 def _choose_policy(student, ref, data, pick):
     X, y = data
@@ -160,7 +160,7 @@ def perceptron_choose_policy(student, ref):
     _choose_policy(student, ref)
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(data=inseparable_data(), max_iter=st.integers(1, 20))
 def _stops_after_max_iter(student, ref, data, max_iter):
     X, y = data

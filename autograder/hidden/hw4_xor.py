@@ -37,7 +37,7 @@ def _pairs(got, call: str, what: str) -> list:
 
 
 # -- forward --------------------------------------------------------------------------------
-@prop(examples=40)
+@prop(examples=20)
 @given(network=networks(), activation=st.sampled_from([None, "tanh", "identity"]))
 def _forward_matches(student, ref, network, activation):
     params, X = network
@@ -101,13 +101,13 @@ def _backprop_part(student, ref, network, which: int):
                      property_en=f"{name}{layer + 2} agrees with central differences")
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(network=networks())
 def _weight_gradients(student, ref, network):
     _backprop_part(student, ref, network, which=0)
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(network=networks())
 def _bias_gradients(student, ref, network):
     _backprop_part(student, ref, network, which=1)
@@ -124,6 +124,9 @@ def backprop_biases(student, ref):
 
 
 # -- XOR ------------------------------------------------------------------------------------
+# Every corner's square of side 0.4, at its far edges: where a threshold placed on a corner fails.
+EDGE_OF_THE_SQUARES = [(corner, dx, dy) for corner in range(4) for dx in (-0.1999, 0.1999)
+                       for dy in (-0.1999, 0.1999)]
 near_corners = st.tuples(st.integers(0, 3), st.floats(-0.1999, 0.1999), st.floats(-0.1999, 0.1999))
 
 
@@ -132,10 +135,10 @@ def _near(points) -> tuple[np.ndarray, np.ndarray]:
     return X, XOR_LABELS[[corner for corner, _, _ in points]]
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(points=st.lists(near_corners, min_size=1, max_size=8))
 @example(points=[(0, 0.0, 0.0), (1, 0.0, 0.0), (2, 0.0, 0.0), (3, 0.0, 0.0)])
-@example(points=[(0, 0.1999, 0.1999), (3, -0.1999, -0.1999), (1, 0.1999, -0.1999)])
+@example(points=EDGE_OF_THE_SQUARES)
 def _hand_set_network_is_robust(student, ref, points, params):
     X, labels = _near(points)
     got = ref.forward(params, X, f=ref.step)[1][-1].ravel()
@@ -158,9 +161,10 @@ def xor_params(student, ref):
     _hand_set_network_is_robust(student, ref, params=arrays)
 
 
-@prop(examples=40)
+@prop(examples=20)
 @given(points=st.lists(near_corners, min_size=1, max_size=8))
 @example(points=[(0, 0.0, 0.0), (1, 0.0, 0.0), (2, 0.0, 0.0), (3, 0.0, 0.0)])
+@example(points=EDGE_OF_THE_SQUARES)
 def _predict_is_robust(student, ref, points):
     X, labels = _near(points)
     call = call_text("xor_predict", (X,))
@@ -176,15 +180,17 @@ def xor_predict(student, ref):
     _predict_is_robust(student, ref)
 
 
-TRAINING_RUNS = ({}, {"hidden": 3, "seed": 1}, {"hidden": 8, "seed": 2})
+TRAINING_RUNS = ({}, {"seed": 1}, {"hidden": 3, "seed": 2})
 
 
 @part
 def train_xor(student, ref):
     slow = student.slow(30.0)
+    trained = []
     for options in TRAINING_RUNS:
         call = call_text("train_xor", (), options)
         params = _pairs(slow.train_xor(**options), call, "params")
+        trained.append(params)
         hidden = options.get("hidden", 4)
         shapes = [(np.shape(T), np.shape(b)) for T, b in params]
         if shapes != [((hidden, 2), (hidden,)), ((1, hidden), (1,))]:
@@ -196,7 +202,7 @@ def train_xor(student, ref):
         if not np.array_equal(output > 0.5, XOR_LABELS == 1):
             fail("训练后四个点都分对（输出 > 0.5 ⇔ 1）", "after training all four points are right "
                  "(output > 0.5 ⇔ 1)", call=call, expected=XOR_LABELS, got=output)
-    first, again, other = (slow.train_xor(seed=seed) for seed in (0, 0, 1))
+    first, other, again = trained[0], trained[1], slow.train_xor()
     if not all(np.array_equal(a, b) for pa, pb in zip(first, again) for a, b in zip(pa, pb)):
         fail("同一个 seed 结果相同", "the same seed gives the same params", call="train_xor(seed=0)",
              expected=Text("identical params twice"), got=Text("different params"))
@@ -234,7 +240,7 @@ def _evaluation_points(Theta2, b2) -> np.ndarray:
     return np.unique(np.clip(points, 0.0, 1.0))
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(function=lipschitz_functions(), n_bumps=st.integers(1, 60))
 def _staircase_is_close(student, ref, function, n_bumps):
     f, lipschitz = function
@@ -263,7 +269,7 @@ def bump_network(student, ref):
     _staircase_is_close(student, ref)
 
 
-@prop(examples=30)
+@prop(examples=15)
 @given(function=lipschitz_functions(), n_bumps=st.integers(1, 60),
        x=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=20))
 @example(function=(Fn("sine", amplitude=1.0, frequency=1.0, phase=0.0, offset=0.0), 1.0),

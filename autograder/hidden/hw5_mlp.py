@@ -30,7 +30,7 @@ def _count_matches(student, ref, name: str, sizes) -> None:
                      call=call_text(name, (sizes,)))
 
 
-@prop(examples=50)
+@prop(examples=20)
 @given(sizes=layer_lists())
 @example(sizes=[2, 2, 1])
 @example(sizes=[65536, 1])
@@ -43,7 +43,7 @@ def count_parameters(student, ref):
     _parameters(student, ref)
 
 
-@prop(examples=50)
+@prop(examples=20)
 @given(sizes=layer_lists())
 @example(sizes=[2, 2, 1])
 def _macs(student, ref, sizes):
@@ -55,7 +55,7 @@ def forward_macs(student, ref):
     _macs(student, ref)
 
 
-@prop(examples=50)
+@prop(examples=20)
 @given(channels=st.tuples(st.integers(1, 512), st.integers(1, 512)),
        kernel=st.tuples(st.integers(1, 11), st.integers(1, 11)),
        bias=st.sampled_from([None, True, False]))
@@ -114,7 +114,11 @@ def digits() -> dict:
         return {key: data[key] for key in ("X_train", "y_train", "X_test", "y_test")}
 
 
-def _trained_predictions(student) -> np.ndarray:
+def _trained_predictions(student, again: bool = False) -> np.ndarray:
+    """Held-out predictions of a network trained with seed 0 (kept for the submission, so the
+    accuracy and the determinism parts share the first training)."""
+    if not again and "digits" in student.memo:
+        return student.memo["digits"]
     data, slow = digits(), student.slow(TRAINING_TIMEOUT)
     model = slow.keep("train_digits", data["X_train"], data["y_train"], seed=0)
     call = "predict_digits(train_digits(X_train, y_train, seed=0), X_test)"
@@ -122,6 +126,7 @@ def _trained_predictions(student) -> np.ndarray:
     if predicted.shape != data["y_test"].shape or not np.all(np.isin(predicted, np.arange(10))):
         fail("返回形状 (N,) 的标签 0–9", "returns labels 0–9 of shape (N,)", call=call,
              expected=Text(f"shape {data['y_test'].shape}, values 0..9"), got=predicted)
+    student.memo.setdefault("digits", predicted)
     return predicted
 
 
@@ -137,7 +142,7 @@ def digits_accuracy(student, ref):
 
 @part
 def digits_deterministic(student, ref):
-    first, second = _trained_predictions(student), _trained_predictions(student)
+    first, second = _trained_predictions(student), _trained_predictions(student, again=True)
     if not np.array_equal(first, second):
         fail("同一个 seed 训练两次，预测相同", "training twice with the same seed predicts the same",
              call="train_digits(X_train, y_train, seed=0) twice",

@@ -1,21 +1,26 @@
 """The grader's side of a child process: start it confined, talk to it, kill all of it.
 
-One ``ChildProcess`` runs one submission of one homework.  Requests and replies travel on two
-pipes of their own (``wire`` frames); whatever the student prints to the real stdout/stderr
-goes to a third pipe that is drained and capped.  Every wait has a deadline; on a timeout the
+One ``ChildProcess`` runs one submission of one homework; it is forked by this grader process's
+fork server (``zygote``) in a pristine state.  Requests and replies travel on two pipes of their
+own (``wire`` frames); whatever the student prints to the real stdout/stderr goes to a third
+pipe that is drained and capped.  Every wait has a deadline; on a timeout the
 child's process group, every process of its sandbox uid, and every orphan it left behind are
 killed with SIGKILL, so nothing a student starts outlives grading.
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import dataclasses
+import fcntl
 import functools
 import json
+import multiprocessing.util
 import os
 import selectors
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -29,9 +34,12 @@ from . import wire
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
-SANDBOX_UID_BASE = 1_600_000_000  # + the grader's pid: an unnamed uid no other grader shares
+SANDBOX_UID_BASE = 1_600_000_000  # + 4 × the grader's pid + a slot: unnamed uids nobody shares
+UID_SLOTS = 4  # children one grader process may have alive at once
 STRAY_OUTPUT_LIMIT = 64 * 1024
 PR_SET_CHILD_SUBREAPER = 36
+F_SETPIPE_SZ = 1031
+PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged pipe (fs.pipe-max-size)
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", "/etc/localtime")
 
 CHILD_ENV = {
@@ -85,7 +93,7 @@ class Isolation:
     limits: Limits = Limits()
     workdir: str | None = None  # where the child runs (mode "none" only); default: a scratch folder
 
-    def plan(self, new_root: str) -> dict:
+    def plan(self, new_root: str, uid: int) -> dict:
         limits = dataclasses.asdict(self.limits)
         tmp_bytes = limits.pop("tmp_bytes")
         if self.mode != "root":
@@ -94,17 +102,125 @@ class Isolation:
         hide = [path for path in {PACKAGE_DIR, PACKAGE_PARENT, *self.hidden}
                 if any(_inside(path, shown) and path != shown for shown in expose)]
         return {"mode": self.mode, "new_root": new_root, "expose": expose, "hide": sorted(hide),
-                "tmp_bytes": tmp_bytes, "limits": limits, "uid": sandbox_uid(),
+                "tmp_bytes": tmp_bytes, "limits": limits, "uid": uid,
                 "workdir": "/tmp/work" if self.mode != "none" else (self.workdir or new_root)}
 
     def with_hidden(self, paths) -> "Isolation":
         return dataclasses.replace(self, hidden=tuple(sorted({*self.hidden, *map(str, paths)})))
 
 
-def sandbox_uid() -> int:
-    """The uid of this grader process's children (root mode).  Unique among live graders, and
-    a grader runs one child at a time, so killing "every process of this uid" is exact."""
-    return SANDBOX_UID_BASE + os.getpid()
+_live: dict[int, "ChildProcess"] = {}  # sandbox uid → this grader's child that holds it
+
+
+def _free_uid() -> int:
+    """A uid no live child of any grader holds: unique among graders (it encodes our pid) and
+    among our own children (a free slot), so killing "every process of this uid" is exact."""
+    base = SANDBOX_UID_BASE + UID_SLOTS * os.getpid()
+    return next(base + slot for slot in range(UID_SLOTS) if base + slot not in _live)
+
+
+def grader_pid_of(uid: int) -> int:
+    return (uid - SANDBOX_UID_BASE) // UID_SLOTS
+
+
+class Zygote:
+    """This grader process's fork server (see ``zygote``), started on first use."""
+
+    def __init__(self):
+        become_subreaper()  # the zygote's grandchildren, our sandbox children, come to us
+        self.socket, theirs = socket.socketpair()
+        self.socket.settimeout(30)
+        bootstrap = (f"import sys; sys.path.insert(0, {PACKAGE_PARENT!r}); "
+                     "from autograder.run import zygote; zygote.main(sys.argv[1:])")
+        self.process = subprocess.Popen(
+            [sys.executable, "-s", "-B", "-c", bootstrap, str(theirs.fileno()), str(os.getpid())],
+            stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=CHILD_ENV, cwd="/",
+            start_new_session=True)
+        theirs.close()
+        self.owner = os.getpid()
+        self.replies = self.socket.makefile("rb")
+
+    def fork(self, config: dict, fds: list[int]) -> int:
+        """The pid of a new child running ``child.main(config)`` with ``fds`` as its pipes."""
+        try:
+            socket.send_fds(self.socket, [json.dumps(config).encode()], fds)
+            line = self.replies.readline()
+        except OSError as error:
+            raise ChildDied(f"the fork server failed: {error}") from None
+        if not line:
+            raise ChildDied("the fork server ended")
+        return json.loads(line)["pid"]
+
+    def close(self) -> None:
+        self.replies.close()
+        self.socket.close()
+        if self.owner == os.getpid():
+            self.process.wait()
+
+
+_zygote: Zygote | None = None
+SCRATCH_PREFIX = "nnhw-grader-"
+
+
+@functools.lru_cache(maxsize=None)
+def _scratch_root(pid: int) -> str:
+    """This grader's folder for its children's mount points and working folders.  Folders of
+    graders that died without cleaning up (SIGKILL) are swept here."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        owner = name[len(SCRATCH_PREFIX):]
+        if name.startswith(SCRATCH_PREFIX) and owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    root = os.path.join(base, f"{SCRATCH_PREFIX}{pid}")
+    os.makedirs(root, mode=0o755, exist_ok=True)
+    # multiprocessing's finalizers run at exit in the main process and in pool workers alike
+    multiprocessing.util.Finalize(None, shutil.rmtree, args=(root,), kwargs={"ignore_errors": True},
+                                  exitpriority=0)
+    return root
+
+
+def zygote() -> Zygote:
+    global _zygote
+    if _zygote is not None and (_zygote.owner != os.getpid() or _zygote.process.poll() is not None):
+        _zygote.close()  # a forked worker's copy of its parent's, or one that ended
+        _zygote = None
+    if _zygote is None:
+        _zygote = Zygote()
+    return _zygote
+
+
+@atexit.register
+def _close_zygote() -> None:
+    if _zygote is not None:
+        _zygote.close()
+
+
+class _Reparented:
+    """A child the fork server made ours (re-parented to us): ``poll``/``wait`` like Popen."""
+
+    def __init__(self, pid: int):
+        self.pid, self.returncode = pid, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # already reaped (by the orphan sweep)
+                self.returncode = -signal.SIGKILL
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0005
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired("child", timeout)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+        return self.returncode
 
 
 def _inside(path: str, parent: str) -> bool:
@@ -152,7 +268,7 @@ class ChildProcess:
     def __init__(self, isolation: Isolation):
         self.isolation = isolation
         self.stray_output = bytearray()
-        self.process: subprocess.Popen | None = None
+        self.process: _Reparented | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
     def __enter__(self) -> "ChildProcess":
@@ -163,28 +279,33 @@ class ChildProcess:
         self.close()
 
     def start(self) -> None:
-        become_subreaper()
-        self.scratch = tempfile.mkdtemp(prefix="nnhw-child-")
+        server = zygote()
+        self.uid = _free_uid()
+        _live[self.uid] = self
+        self.scratch = tempfile.mkdtemp(prefix="child-", dir=_scratch_root(os.getpid()))
         os.chmod(self.scratch, 0o755)
-        plan = self.isolation.plan(self.scratch)
         requests_read, self.requests = os.pipe()
         self.replies, replies_write = os.pipe()
         output_read, output_write = os.pipe()
-        config = {"plan": plan, "requests_fd": requests_read, "replies_fd": replies_write}
-        bootstrap = (f"import sys; sys.path.insert(0, {PACKAGE_PARENT!r}); "
-                     "from autograder.run import child; child.main(sys.argv[1:])")
-        self.process = subprocess.Popen(
-            [sys.executable, "-s", "-B", "-c", bootstrap, json.dumps(config)],
-            stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
-            pass_fds=(requests_read, replies_write), env=CHILD_ENV, cwd="/",
-            start_new_session=True)
-        for fd in (requests_read, replies_write, output_write):
-            os.close(fd)
+        try:
+            pid = server.fork({"plan": self.isolation.plan(self.scratch, self.uid)},
+                              [requests_read, replies_write, output_write])
+        finally:
+            for fd in (requests_read, replies_write, output_write):
+                os.close(fd)
+        self.process = _Reparented(pid)
         self.output = output_read
         for fd in (self.requests, self.replies, self.output):
             os.set_blocking(fd, False)
+        for fd in (self.requests, self.replies):
+            try:  # large arguments and results cross in one go instead of 64 KiB at a time
+                fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES)
+            except OSError:
+                pass
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.replies, selectors.EVENT_READ)
+        self.selector.register(self.output, selectors.EVENT_READ)
         self.inbox = bytearray()
-        self.children_before = set(_children_of(os.getpid())) - {self.process.pid}
 
     def close(self, grace: float = 0.5) -> None:
         """End the child and everything it started; safe to call twice."""
@@ -196,6 +317,7 @@ class ChildProcess:
         except subprocess.TimeoutExpired:
             pass
         self._kill_everything()
+        self.selector.close()
         for fd in (self.replies, self.output):
             os.close(fd)
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -208,12 +330,11 @@ class ChildProcess:
     # -- requests ------------------------------------------------------------------------------
     def request(self, message: dict, timeout: float) -> dict:
         """Send one request and wait for its reply; ChildTimeout/ChildDied end the child."""
-        outgoing = memoryview(wire.dumps(message))
         deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.replies, selectors.EVENT_READ)
-            selector.register(self.output, selectors.EVENT_READ)
-            selector.register(self.requests, selectors.EVENT_WRITE)
+        outgoing = self._send(memoryview(wire.dumps(message)))
+        if outgoing:  # the pipe is full: finish the write as the child reads
+            self.selector.register(self.requests, selectors.EVENT_WRITE)
+        try:
             while True:
                 reply = self._take_reply()
                 if reply is not None:
@@ -222,18 +343,26 @@ class ChildProcess:
                 if remaining <= 0:
                     self.close(grace=0)
                     raise ChildTimeout(timeout)
-                for key, _ in selector.select(remaining):
+                for key, _ in self.selector.select(remaining):
                     if key.fd == self.requests:
-                        try:
-                            outgoing = outgoing[os.write(self.requests, outgoing):]
-                        except BrokenPipeError:
-                            self._died("stopped reading requests")
+                        outgoing = self._send(outgoing)
                         if not outgoing:
-                            selector.unregister(self.requests)
+                            self.selector.unregister(self.requests)
                     elif not self._drain(key.fd):
-                        selector.unregister(key.fd)
+                        self.selector.unregister(key.fd)
                         if key.fd == self.replies:
                             self._died("ended")
+        finally:
+            if self.process is not None and self.requests in self.selector.get_map():
+                self.selector.unregister(self.requests)
+
+    def _send(self, outgoing: memoryview) -> memoryview:
+        try:
+            return outgoing[os.write(self.requests, outgoing):]
+        except BlockingIOError:
+            return outgoing
+        except BrokenPipeError:
+            self._died("stopped reading requests")
 
     def _drain(self, fd: int) -> bool:
         """Read what is there; False at end of stream."""
@@ -290,9 +419,11 @@ class ChildProcess:
         except (ProcessLookupError, PermissionError):
             pass
         if self.isolation.mode == "root":
-            _kill_uid(sandbox_uid())
+            _kill_uid(self.uid)
         self.process.wait()
-        _reap_orphans(self.children_before)
+        _live.pop(self.uid, None)
+        _reap_orphans({child.process.pid for child in _live.values() if child.process}
+                      | ({_zygote.process.pid} if _zygote is not None else set()))
 
 
 def _kill_uid(uid: int) -> None:
@@ -310,7 +441,8 @@ def _kill_uid(uid: int) -> None:
 
 def _reap_orphans(keep: set[int]) -> None:
     """Kill and reap the processes re-parented to us (we are a subreaper) by escaping children:
-    every child of ours that was not there before this child started."""
+    every child of ours that is not one of our live sandbox children (``keep``).  A grader
+    process has no other children (``batch`` grades in its own processes)."""
     me = os.getpid()
     for _ in range(100):
         orphans = [pid for pid in _children_of(me) if pid not in keep]

@@ -87,10 +87,13 @@ class Student:
         # A function that timed out once is not waited for again: a submission that hangs
         # everywhere costs one timeout per function, not one per hidden test.
         self.timed_out = set() if timed_out is None else timed_out
+        self.memo: dict = {}  # results of expensive calls that several parts judge
 
     def slow(self, seconds: float) -> "Student":
         """The same submission with a longer per-call timeout (training a network)."""
-        return Student(self.backend, seconds, self.deadline, self.timed_out)
+        slower = Student(self.backend, seconds, self.deadline, self.timed_out)
+        slower.memo = self.memo
+        return slower
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -153,11 +156,11 @@ class Student:
                          f"反例 / counterexample: {call}\n"
                          f"被修改的参数 / modified argument(s): #{', #'.join(str(i + 1) for i in reply['mutated'])}")
         if keep:
-            return Reply(Kept(reply["value"][wire.HANDLE], f"<result of {call}>"), (), "")
+            return Reply(Kept(reply["value"][wire.HANDLE], f"<the result of your {name}>"), (), "")
         return Reply(self._value(reply, call), tuple(reply.get("warnings", ())),
                      reply.get("stdout", ""))
 
-    def _value(self, reply: dict, call: str):
+    def _value(self, reply: dict, call):
         if reply["status"] == "unsendable":
             raise Failed(f"{call} 返回了无法比较的对象 / returned something that is not plain data "
                          f"(numbers, arrays, lists, tuples, dicts): {reply['message']}")

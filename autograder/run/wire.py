@@ -1,14 +1,13 @@
-"""Plain data across the process boundary: JSON, with numpy arrays as pickle-free ``.npy`` bytes.
+"""Plain data across the process boundary: JSON, with numpy arrays as dtype, shape and raw bytes.
 
 Both sides use this module: the grader to send arguments and read results, the child (which may
 not import anything else from ``autograder``) to read arguments and send results.  Nothing here
-ever unpickles: a student process can send only numbers, strings, arrays of plain dtypes and
-containers of those.  Frames are length-prefixed so a print in student code cannot corrupt them.
+ever unpickles: a student process can send only numbers, strings, arrays of plain numeric dtypes
+(bool, int, float, complex; never object or structured) and containers of those.  Frames are length-prefixed so a print in student code cannot corrupt them.
 """
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import struct
@@ -76,21 +75,31 @@ def decode(tree, resolve=None):
     raise WireError(f"unexpected marker / 意外的标记: {marker!r}")
 
 
-def _array_to_text(array: np.ndarray) -> str:
-    if array.dtype.kind not in ARRAY_KINDS:
-        raise WireError(f"unsupported array dtype / 不支持的数组类型: {array.dtype}")
+def _plain_dtype(dtype: np.dtype) -> np.dtype:
+    if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise WireError(f"unsupported array dtype / 不支持的数组类型: {dtype}")
+    return dtype
+
+
+def _array_to_text(array: np.ndarray) -> list:
+    dtype = _plain_dtype(array.dtype)
     if array.nbytes * 4 // 3 > MAX_FRAME_BYTES:  # base64 grows it by a third: refuse before copying
         raise WireError(f"too large to send: {array.nbytes} bytes / 数据过大")
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    data = base64.b64encode(array.tobytes()).decode("ascii")
+    return [dtype.str, list(array.shape), data]
 
 
-def _array_from_text(text: str):
-    array = np.load(io.BytesIO(base64.b64decode(text.encode("ascii"), validate=True)),
-                    allow_pickle=False)
-    if array.dtype.kind not in ARRAY_KINDS:
-        raise WireError(f"unsupported array dtype / 不支持的数组类型: {array.dtype}")
+def _array_from_text(payload):
+    try:
+        dtype_text, shape, data = payload
+        dtype = _plain_dtype(np.dtype(str(dtype_text)))
+        shape = tuple(int(n) for n in shape)
+        if any(n < 0 for n in shape):
+            raise ValueError(f"negative dimension in {shape}")
+        raw = base64.b64decode(data.encode("ascii"), validate=True)
+        array = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()  # writable, its own memory
+    except (TypeError, ValueError, AttributeError) as error:
+        raise WireError(f"malformed array / 格式错误的数组: {error}") from None
     # A 0-d array stands for a numpy scalar (np.float64 and friends).
     return array[()] if array.ndim == 0 else array
 
