@@ -25,8 +25,9 @@ def _grade(args) -> int:
         print(report.progress_line(done, total, result), file=sys.stderr, flush=True)
 
     results = batch.grade_batch(paths, Path(args.out), workers=args.workers, budget=args.timeout,
-                                force=args.force, on_result=progress, isolation=isolation)
-    if not results:
+                                force=args.force, on_result=progress, isolation=isolation,
+                                shard=args.shard)
+    if not results and args.shard == (1, 1):  # an empty shard of a batch is fine
         print("没有找到提交 / no submissions found (hw1_likelihood.ipynb, hw2_logistic.py, …)",
               file=sys.stderr)
         return 2
@@ -54,6 +55,28 @@ def _check(args) -> int:
         print(check.render(reports[-1]), end="\n\n", flush=True)
     print(check.FOOTER)
     return 0 if all(report.all_passed for report in reports) else 1
+
+
+def _merge(args) -> int:
+    from . import batch, report
+
+    missing = [folder for folder in args.shards if not (Path(folder) / "results.json").exists()]
+    if missing:
+        print(f"没有 results.json / no results.json in: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    results = batch.merge(Path(args.out), [Path(folder) for folder in args.shards])
+    print(report.summary_table(results))
+    return 0
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("K/N, e.g. 2/8") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError("K/N needs 1 ≤ K ≤ N")
+    return k, n
 
 
 def _autograde(args) -> int:
@@ -104,7 +127,14 @@ def parser() -> argparse.ArgumentParser:
                        help="wall-time budget in seconds for one homework of one student")
     grade.add_argument("--force", action="store_true",
                        help="regrade everything, even what the output folder already holds")
+    grade.add_argument("--shard", type=_shard, default=(1, 1), metavar="K/N",
+                       help="grade only shard K of N (students split by a stable hash); "
+                       "combine the shards' folders with `nnhw merge`")
     grade.set_defaults(run=_grade)
+    combine = verbs.add_parser("merge", help="combine the output folders of several shards")
+    combine.add_argument("shards", nargs="+", metavar="SHARD_OUT", help="output folders of shards")
+    combine.add_argument("--out", default="out", help="output folder (default: out)")
+    combine.set_defaults(run=_merge)
     secure = verbs.add_parser("autograde", help="nbgrader autograde, with the isolated grader "
                               "instead of a kernel (the secure path for TAs)")
     secure.add_argument("homework", help="assignment id, e.g. hw2_logistic")

@@ -42,12 +42,26 @@ class Submission:
         data = self.path.read_bytes() if self.path.is_file() else b""
         return hashlib.sha256(f"{self.student}\0{self.homework}\0".encode() + data).hexdigest()
 
+    def program(self) -> list[tuple[str, object]]:
+        """What grading walks through, in order: ``("code", unit)`` to run and ``("part", name)``
+        where a test cell stands, so each part is judged with the code above it (as Run All
+        and nbgrader do).  A module has no test cells: all its code comes first.
+        SubmissionError if the file cannot be read."""
+        setup = [("code", unit) for unit in setup_units(self.homework)]
+        if self.path.suffix == ".py":
+            return [*setup, ("code", {"label": self.path.name,
+                                      "source": text_of(self.path.read_bytes())})]
+        steps = []
+        for index, cell, kind in code_cells(read_notebook(self.path)):
+            if kind in ("answer", "free"):
+                steps.append(("code", unit_of(index, cell)))
+            elif kind == "test":
+                steps.append(("part", str(nbgrader_metadata(cell).get("grade_id"))))
+        return [*setup, *steps]
+
     def units(self) -> list[dict]:
         """The code to run, in order; SubmissionError if the file cannot be read."""
-        setup = setup_units(self.homework)
-        if self.path.suffix == ".py":
-            return [*setup, {"label": self.path.name, "source": text_of(self.path.read_bytes())}]
-        return [*setup, *student_units(read_notebook(self.path))]
+        return [item for kind, item in self.program() if kind == "code"]
 
 
 # -- discovery ----------------------------------------------------------------------------------

@@ -80,7 +80,13 @@ def run_part(part: Part, student: Student, ref) -> TestResult:
         except Flaky:
             status, output = "failed", ("性质 / property: 相同输入给出相同结果 / the same input "
                                         "gives the same result (your code is nondeterministic)")
-        except (NotDone, StudentRaised) as error:
+        except NotDone as error:
+            failure = getattr(student.backend, "load_failure", None)
+            if failure:  # not defined because the code that defines it never finished
+                status, output = failure[0], f"代码没有运行完 / your code did not finish loading: {failure[1]}"
+            else:
+                status, output = "error", str(error)
+        except StudentRaised as error:
             status, output = "error", str(error)
         except OutOfTime:
             status, output = "timeout", (f"本作业的总时间预算已用完 / the time budget of the "
@@ -121,16 +127,26 @@ def grade_submission(submission: load.Submission, isolation: Isolation,
                      budget: float = HOMEWORK_BUDGET) -> HomeworkResult:
     """Grade one (student, homework) in a confined child process."""
     try:
-        units = submission.units()
+        program = submission.program()
     except load.SubmissionError as error:
         return unreadable(submission, f"无法读取提交 / cannot read the submission: {error}")
     except OSError as error:
         return unreadable(submission, f"无法读取文件 / cannot read the file: {error.strerror}")
-    backend = SandboxBackend(units, isolation)
-    student = Student(backend, deadline=time.monotonic() + budget)
+    deadline = time.monotonic() + budget
+    backend = SandboxBackend(isolation, deadline=deadline)
+    student = Student(backend, deadline=deadline)
     ref = reference(submission.homework)
+    by_name = {part.name: part for part in parts(submission.homework)}
+    done: dict[str, TestResult] = {}
     try:
-        tests = [run_part(part, student, ref) for part in parts(submission.homework)]
+        for kind, item in program:
+            if kind == "code":
+                backend.add(item)
+            elif item in by_name and item not in done:
+                done[item] = run_part(by_name[item], student, ref)
+        for name, part in by_name.items():  # written parts, and test cells a student deleted
+            if name not in done:
+                done[name] = run_part(part, student, ref)
     finally:
         backend.close()
-    return result_of(submission.student, submission.homework, tests)
+    return result_of(submission.student, submission.homework, [done[name] for name in by_name])

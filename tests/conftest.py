@@ -1,7 +1,6 @@
 """Shared helpers of the project's own tests."""
 from __future__ import annotations
 
-import json
 import keyword
 import os
 import re
@@ -56,21 +55,6 @@ def secret_lines(homework: str) -> set[str]:
 def _says_something(line: str) -> bool:
     words = re.findall(r"[^\W\d]\w*|\d", line)
     return any(word not in keyword.kwlist for word in words)
-
-
-def answered(homework: str) -> dict:
-    """The release notebook with every answer cell filled in as the reference does it."""
-    answers = {}
-    for cell in load.source_notebook(homework)["cells"]:
-        grade_id = load.nbgrader_metadata(cell).get("grade_id")
-        if grade_id and load.nbgrader_metadata(cell).get("solution"):
-            answers[grade_id] = re.sub(r"[ \t]*### (BEGIN|END) SOLUTION\n", "", load.source_text(cell))
-    notebook = json.loads(course.release_notebook(homework).read_text(encoding="utf-8"))
-    for cell in notebook["cells"]:
-        grade_id = load.nbgrader_metadata(cell).get("grade_id")
-        if grade_id in answers:
-            cell["source"] = answers[grade_id]
-    return notebook
 
 
 def fixture_files(kind: str) -> list[Path]:

@@ -145,3 +145,16 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path):
     assert len(results) == 17 and find(results, "reference", "hw4_xor")["score"] == 22
     forced = nnhw("grade", SAMPLES[0], "--out", out, "--force")
     assert forced.stderr.count("/1]") == 1
+
+
+def test_shards_merge_into_the_same_report(samples, tmp_path):
+    _, whole, _ = samples
+    shards = [tmp_path / f"shard{k}" for k in (1, 2, 3)]
+    for k, folder in enumerate(shards, start=1):
+        assert nnhw("grade", *SAMPLES, "--out", folder, "--shard", f"{k}/3").returncode == 0
+    sizes = [len(json.loads((f / "results.json").read_text())) for f in shards]
+    assert sum(sizes) == 17 and max(sizes) < 17  # every submission once, really split
+    assert nnhw("merge", *shards, "--out", tmp_path / "merged").returncode == 0
+    for name in ("results.json", "grades.csv", "feedback/partial.md"):
+        assert (tmp_path / "merged" / name).read_bytes() == (whole / name).read_bytes(), name
+    assert nnhw("grade", SAMPLES[0], "--shard", "4/3", "--out", tmp_path / "x").returncode == 2

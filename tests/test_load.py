@@ -130,3 +130,28 @@ def test_a_syntax_error_is_reported_where_it_is(isolation):
                            for t in failing)
     assert {t.name for t in result.tests if t.status == "passed"} == {"hw3_trace", "hw3_final",
                                                                       "choose_m2_at_5"}
+
+
+def test_each_part_is_judged_where_its_test_cell_stands(tmp_path, isolation):
+    """As in Run All and nbgrader: a later cell that redefines an answer does not change a part
+    above it, and an answer written below its test cell does not count for it."""
+    from autograder.samples import answered_notebook, with_extra_cell
+
+    notebook = with_extra_cell(answered_notebook("hw5_mlp"),
+                               "def count_parameters(sizes):\n    return 0\n")
+    moved = next(c for c in notebook["cells"]
+                 if load.nbgrader_metadata(c).get("grade_id") == "answer-counting")
+    notebook["cells"].remove(moved)  # count_parameters &co now come after every test cell
+    notebook["cells"].append(moved)
+    path = tmp_path / "ivy" / "hw5_mlp.ipynb"
+    path.parent.mkdir()
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    result = score.grade_submission(load.Submission("ivy", "hw5_mlp", path), isolation)
+    statuses = {t.name: t.status for t in result.tests}
+    assert statuses["count_parameters"] == statuses["forward_macs"] == "error"  # not yet defined
+    assert statuses["digits_accuracy"] == "passed"
+
+    early = with_extra_cell(answered_notebook("hw5_mlp"), "def count_parameters(sizes):\n    return 0\n")
+    path.write_text(json.dumps(early), encoding="utf-8")
+    result = score.grade_submission(load.Submission("ivy", "hw5_mlp", path), isolation)
+    assert result.score == result.max_score  # the redefinition comes after every test cell

@@ -12,7 +12,8 @@ import pytest
 
 from autograder import check, course
 from autograder.release import release
-from conftest import answered, secret_lines
+from autograder.samples import answered_notebook
+from conftest import secret_lines
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +82,7 @@ def test_stubs_read_not_done_yet(bundle, bundle_python):
 def test_answered_notebooks_pass_every_public_check(bundle, bundle_python, tmp_path):
     for homework in course.HOMEWORKS:
         path = bundle / "assignments" / homework / f"{homework}.ipynb"
-        path.write_text(json.dumps(answered(homework), ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps(answered_notebook(homework), ensure_ascii=False), encoding="utf-8")
     completed = in_bundle(bundle_python, bundle, "-m", "autograder.cli", "check")
     assert completed.returncode == 0, completed.stdout
     assert "all tests passed" not in completed.stdout.lower()

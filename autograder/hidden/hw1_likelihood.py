@@ -38,26 +38,23 @@ def _same_shape_as_p(got, p, call: str) -> None:
              expected=f"shape {np.shape(p)}", got=Text(f"shape {np.shape(got)}"))
 
 
+@part
 @prop(examples=15)
 @given(p=probability_arrays(), kn=counts(max_n=100))
 @example(p=0.7, kn=(70, 100))
-def _likelihood_matches(student, ref, p, kn, rtol, atol):
+def binomial_likelihood_values(student, ref, p, kn):
     k, n = kn
     call = call_text("binomial_likelihood", (p, k, n))
     got = student.binomial_likelihood(p, k, n)
     _same_shape_as_p(got, p, call)
-    expect_close(got, ref.binomial_likelihood(p, k, n), call=call, rtol=rtol, atol=atol)
+    expect_close(got, ref.binomial_likelihood(p, k, n), call=call, rtol=1e-9, atol=UNDERFLOW)
 
 
 @part
-def binomial_likelihood_values(student, ref):
-    _likelihood_matches(student, ref, rtol=1e-9, atol=UNDERFLOW)
-
-
 @prop(examples=15)
 @given(p=probability_arrays(), kn=counts(min_n=1000, max_n=10**6))
 @example(p=0.5, kn=(1000, 10**6))  # first: C(10⁶, 1000) is quick to build and overflows a float
-def _likelihood_large_n(student, ref, p, kn):
+def binomial_likelihood_large_n(student, ref, p, kn):
     k, n = kn
     call = call_text("binomial_likelihood", (p, k, n))
     got = student.binomial_likelihood(p, k, n)
@@ -66,15 +63,11 @@ def _likelihood_large_n(student, ref, p, kn):
 
 
 @part
-def binomial_likelihood_large_n(student, ref):
-    _likelihood_large_n(student, ref)
-
-
 @prop(examples=15)
 @given(p=probability_arrays(open_interval=True), kn=counts(max_n=10**6))
 @example(p=0.7, kn=(70, 100))
 @example(p=0.1, kn=(500_000, 10**6))
-def _log_likelihood_matches(student, ref, p, kn):
+def binomial_log_likelihood_values(student, ref, p, kn):
     k, n = kn
     call = call_text("binomial_log_likelihood", (p, k, n))
     got = student.binomial_log_likelihood(p, k, n)
@@ -83,15 +76,11 @@ def _log_likelihood_matches(student, ref, p, kn):
 
 
 @part
-def binomial_log_likelihood_values(student, ref):
-    _log_likelihood_matches(student, ref)
-
-
 @prop(examples=20)
 @given(p=st.sampled_from([0.0, 1.0]), kn=counts(max_n=10**6))
 @example(p=0.0, kn=(0, 10))
 @example(p=0.0, kn=(3, 10))
-def _log_likelihood_at_the_ends(student, ref, p, kn):
+def binomial_log_likelihood_edges(student, ref, p, kn):
     k, n = kn
     call = call_text("binomial_log_likelihood", (p, k, n))
     expected = ref.binomial_log_likelihood(p, k, n)
@@ -100,27 +89,18 @@ def _log_likelihood_at_the_ends(student, ref, p, kn):
                  property_en="at p ∈ {0, 1}: 0·ln 0 = 0, and -inf where the likelihood is 0")
 
 
-@part
-def binomial_log_likelihood_edges(student, ref):
-    _log_likelihood_at_the_ends(student, ref)
-
-
 draws_0_1 = st.lists(st.sampled_from([0, 1]), min_size=1, max_size=200)
 
 
+@part
 @prop(examples=20)
 @given(draws=draws_0_1, container=st.sampled_from(["list", "int array", "float array"]))
 @example(draws=[1] * 70 + [0] * 30, container="list")
-def _proportion_matches(student, ref, draws, container):
+def mle_proportion_values(student, ref, draws, container):
     data = {"list": draws, "int array": np.array(draws),
             "float array": np.array(draws, dtype=float)}[container]
     call = call_text("mle_proportion", (data,))
     expect_close(student.mle_proportion(data), ref.mle_proportion(draws), call=call, rtol=1e-12)
-
-
-@part
-def mle_proportion_values(student, ref):
-    _proportion_matches(student, ref)
 
 
 def expect_value_error(student, name: str, args: tuple, why_zh: str, why_en: str) -> None:
@@ -150,10 +130,11 @@ def mle_proportion_invalid(student, ref):
     _proportion_rejects_bad_values(student, ref)
 
 
+@part
 @prop(examples=15)
 @given(kn=counts(max_n=1000))
 @example(kn=(70, 100))
-def _stationary_points_match(student, ref, kn):
+def likelihood_stationary_points(student, ref, kn):
     k, n = kn
     call = call_text("likelihood_stationary_points", (k, n))
     expected = ref.likelihood_stationary_points(k, n)
@@ -163,14 +144,10 @@ def _stationary_points_match(student, ref, kn):
 
 
 @part
-def likelihood_stationary_points(student, ref):
-    _stationary_points_match(student, ref)
-
-
 @prop(examples=20)
 @given(x=st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=50))
 @example(x=[1.0, 2.0, 3.0, 4.0])
-def _gaussian_matches(student, ref, x):
+def gaussian_mle(student, ref, x):
     call = call_text("gaussian_mle", (np.array(x),))
     got = student.gaussian_mle(np.array(x))
     expected = ref.gaussian_mle(x)
@@ -180,9 +157,4 @@ def _gaussian_matches(student, ref, x):
     expect_close(got, expected, call=call, rtol=1e-9, atol=scale,
                  property_zh="mu 与 sigma（1/N）与参考一致",
                  property_en="mu and sigma (with 1/N) match the reference")
-
-
-@part
-def gaussian_mle(student, ref):
-    _gaussian_matches(student, ref)
     expect_value_error(student, "gaussian_mle", ([],), "输入为空", "on empty input")

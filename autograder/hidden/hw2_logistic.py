@@ -35,11 +35,15 @@ def logistic_problems(draw, min_z: float = 0.0, max_z: float = 10.0):
     return (w * (target / largest) if largest > 0 else w), X, y
 
 
+moderate_or_huge_problems = st.one_of(logistic_problems(max_z=10.0), logistic_problems(37.0, 1e4))
+
+
 # -- sigmoid --------------------------------------------------------------------------------
+@part
 @prop(examples=20)
 @given(z=st.floats(-40.0, 40.0), shape=st.sampled_from([(), (4,), (2, 3)]))
 @example(z=0.0, shape=())
-def _sigmoid_matches(student, ref, z, shape):
+def sigmoid_values(student, ref, z, shape):
     argument = z if shape == () else np.full(shape, z) + np.linspace(-1, 1, int(np.prod(shape))).reshape(shape)
     call = call_text("sigmoid", (argument,))
     got = student.sigmoid(argument)
@@ -50,15 +54,11 @@ def _sigmoid_matches(student, ref, z, shape):
 
 
 @part
-def sigmoid_values(student, ref):
-    _sigmoid_matches(student, ref)
-
-
 @prop(examples=20)
 @given(magnitude=st.one_of(st.sampled_from(HUGE), st.floats(37.0, 1e308)),
        sign=st.sampled_from([-1.0, 1.0]), as_array=st.booleans())
 @example(magnitude=745.0, sign=-1.0, as_array=False)
-def _sigmoid_is_stable(student, ref, magnitude, sign, as_array):
+def sigmoid_stable(student, ref, magnitude, sign, as_array):
     z = sign * magnitude
     argument = np.array([z, -z, 0.0]) if as_array else z
     call = call_text("sigmoid", (argument,))
@@ -66,11 +66,6 @@ def _sigmoid_is_stable(student, ref, magnitude, sign, as_array):
     expect_no_warnings(reply.warnings, call=call)
     expect_close(reply.value, ref.sigmoid(argument), call=call, atol=1e-12,
                  property_zh="极端输入下仍在 [0, 1] 且准确", property_en="stays in [0, 1] and accurate")
-
-
-@part
-def sigmoid_stable(student, ref):
-    _sigmoid_is_stable(student, ref)
 
 
 # -- the loss -------------------------------------------------------------------------------
@@ -81,31 +76,24 @@ def _loss_matches(student, ref, problem, name: str, expected) -> None:
                  property_zh="等于讲义的 J(w)（求和）", property_en="equals the slides' J(w) (a sum)")
 
 
+@part
 @prop(examples=20)
 @given(problem=logistic_problems(max_z=10.0))
-def _loss_values(student, ref, problem):
+def logistic_loss_values(student, ref, problem):
     _loss_matches(student, ref, problem, "logistic_loss", ref.logistic_loss(*problem))
 
 
 @part
-def logistic_loss_values(student, ref):
-    _loss_values(student, ref)
-
-
 @prop(examples=15)
 @given(problem=logistic_problems(min_z=37.0, max_z=1e4))
-def _loss_stable(student, ref, problem):
+def logistic_loss_stable(student, ref, problem):
     _loss_matches(student, ref, problem, "logistic_loss", ref.logistic_loss(*problem))
 
 
 @part
-def logistic_loss_stable(student, ref):
-    _loss_stable(student, ref)
-
-
 @prop(examples=20)
-@given(problem=st.one_of(logistic_problems(max_z=10.0), logistic_problems(37.0, 1e4)))
-def _simplified_is_minus_loss(student, ref, problem):
+@given(problem=moderate_or_huge_problems)
+def log_likelihood_simplified(student, ref, problem):
     w, X, y = problem
     call = call_text("log_likelihood_simplified", (w, X, y))
     expect_close(student.log_likelihood_simplified(w, X, y), -ref.logistic_loss(w, X, y),
@@ -113,25 +101,16 @@ def _simplified_is_minus_loss(student, ref, problem):
                  property_zh="讲义第三行等于 -J(w)", property_en="the slide's third line equals -J(w)")
 
 
-@part
-def log_likelihood_simplified(student, ref):
-    _simplified_is_minus_loss(student, ref)
-
-
 # -- gradients ------------------------------------------------------------------------------
+@part
 @prop(examples=20)
-@given(problem=st.one_of(logistic_problems(max_z=10.0), logistic_problems(37.0, 1e4)))
-def _gradient_matches(student, ref, problem):
+@given(problem=moderate_or_huge_problems)
+def logistic_gradient(student, ref, problem):
     w, X, y = problem
     call = call_text("logistic_gradient", (w, X, y))
     expect_close(student.logistic_gradient(w, X, y), ref.logistic_gradient(w, X, y), call=call,
                  rtol=1e-9, atol=1e-12 * (1.0 + float(np.sum(np.abs(X)))),
                  property_zh="∂J/∂w = Σ (p(x_i) - y_i) x_i", property_en="∂J/∂w = Σ (p(x_i) - y_i) x_i")
-
-
-@part
-def logistic_gradient(student, ref):
-    _gradient_matches(student, ref)
 
 
 @st.composite
@@ -148,9 +127,10 @@ def smooth_functions(draw):
     return f, rng.normal(size=d)
 
 
+@part
 @prop(examples=20)
 @given(function=smooth_functions(), eps=st.sampled_from([None, 1e-2, 1e-3, 1e-4, 1e-5]))
-def _central_differences(student, ref, function, eps):
+def numerical_gradient(student, ref, function, eps):
     f, w = function
     options = {} if eps is None else {"eps": eps}
     call = call_text("numerical_gradient", (f, w), options)
@@ -159,11 +139,6 @@ def _central_differences(student, ref, function, eps):
                  call=call, rtol=1e-7, atol=1e-9 + 1e-13 * (1.0 + abs(f(w))) / step,
                  property_zh="中心差分 (f(w+εe_j) - f(w-εe_j)) / 2ε，用给定的 ε",
                  property_en="central differences (f(w+εe_j) - f(w-εe_j)) / 2ε with the given ε")
-
-
-@part
-def numerical_gradient(student, ref):
-    _central_differences(student, ref)
 
 
 # -- procedures built on the parts above ----------------------------------------------------
@@ -182,11 +157,12 @@ def _either(check_reference, check_own) -> None:
         raise
 
 
+@part
 @prop(examples=15)
 @given(problem=logistic_problems(max_z=5.0), alpha=st.floats(1e-3, 0.5), n_steps=st.integers(0, 25))
 @example(problem=(np.zeros(2), np.array([[1.0, 0.0], [1.0, 1.0]]), np.array([0.0, 1.0])),
          alpha=0.1, n_steps=0)
-def _descent_matches(student, ref, problem, alpha, n_steps):
+def gradient_descent(student, ref, problem, alpha, n_steps):
     w0, X, y = problem
     call = call_text("gradient_descent", (w0, X, y, alpha, n_steps))
     got = student.gradient_descent(w0, X, y, alpha, n_steps)
@@ -215,13 +191,9 @@ def _descent_matches(student, ref, problem, alpha, n_steps):
 
 
 @part
-def gradient_descent(student, ref):
-    _descent_matches(student, ref)
-
-
 @prop(examples=15)
 @given(problem=logistic_problems(max_z=5.0), alpha=st.sampled_from([1e-1, 1e-2, 1e-3, 1e-4, 1e-6]))
-def _taylor_check_matches(student, ref, problem, alpha):
+def descent_check(student, ref, problem, alpha):
     w, X, y = problem
     call = call_text("descent_check", (w, X, y, alpha))
     got = student.descent_check(w, X, y, alpha)
@@ -238,8 +210,3 @@ def _taylor_check_matches(student, ref, problem, alpha):
                      property_en="(J(w-α∇J) - J(w), -α‖∇J‖²)")
 
     _either(lambda: compare(ref.descent_check(w, X, y, alpha)), lambda: compare(own()))
-
-
-@part
-def descent_check(student, ref):
-    _taylor_check_matches(student, ref)

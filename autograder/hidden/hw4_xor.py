@@ -37,9 +37,10 @@ def _pairs(got, call: str, what: str) -> list:
 
 
 # -- forward --------------------------------------------------------------------------------
+@part
 @prop(examples=20)
 @given(network=networks(), activation=st.sampled_from([None, "tanh", "identity"]))
-def _forward_matches(student, ref, network, activation):
+def forward(student, ref, network, activation):
     params, X = network
     options = {} if activation is None else {"f": Fn(activation)}
     call = call_text("forward", (params, X), options)
@@ -59,11 +60,6 @@ def _forward_matches(student, ref, network, activation):
             expect_close(value, target, call=call, rtol=1e-9, atol=1e-12,
                          property_zh=f"{name}[{layer}]：z = aΘᵀ + b，a = f(z)",
                          property_en=f"{name}[{layer}]: z = aΘᵀ + b, a = f(z)")
-
-
-@part
-def forward(student, ref):
-    _forward_matches(student, ref)
 
 
 # -- backprop -------------------------------------------------------------------------------
@@ -101,26 +97,18 @@ def _backprop_part(student, ref, network, which: int):
                      property_en=f"{name}{layer + 2} agrees with central differences")
 
 
+@part
 @prop(examples=15)
 @given(network=networks())
-def _weight_gradients(student, ref, network):
+def backprop_weights(student, ref, network):
     _backprop_part(student, ref, network, which=0)
 
 
+@part
 @prop(examples=15)
 @given(network=networks())
-def _bias_gradients(student, ref, network):
+def backprop_biases(student, ref, network):
     _backprop_part(student, ref, network, which=1)
-
-
-@part
-def backprop_weights(student, ref):
-    _weight_gradients(student, ref)
-
-
-@part
-def backprop_biases(student, ref):
-    _bias_gradients(student, ref)
 
 
 # -- XOR ------------------------------------------------------------------------------------
@@ -161,11 +149,12 @@ def xor_params(student, ref):
     _hand_set_network_is_robust(student, ref, params=arrays)
 
 
+@part
 @prop(examples=20)
 @given(points=st.lists(near_corners, min_size=1, max_size=8))
 @example(points=[(0, 0.0, 0.0), (1, 0.0, 0.0), (2, 0.0, 0.0), (3, 0.0, 0.0)])
 @example(points=EDGE_OF_THE_SQUARES)
-def _predict_is_robust(student, ref, points):
+def xor_predict(student, ref, points):
     X, labels = _near(points)
     call = call_text("xor_predict", (X,))
     got = numeric_array(student.xor_predict(X), call=call)
@@ -173,11 +162,6 @@ def _predict_is_robust(student, ref, points):
         fail("离每个角 L∞ < 0.2 的输入都分对（标签 0/1）",
              "labels 0/1, right within L∞ < 0.2 of every corner", call=call, expected=labels,
              got=got)
-
-
-@part
-def xor_predict(student, ref):
-    _predict_is_robust(student, ref)
 
 
 TRAINING_RUNS = ({}, {"seed": 1}, {"hidden": 3, "seed": 2})
@@ -240,9 +224,10 @@ def _evaluation_points(Theta2, b2) -> np.ndarray:
     return np.unique(np.clip(points, 0.0, 1.0))
 
 
+@part
 @prop(examples=15)
 @given(function=lipschitz_functions(), n_bumps=st.integers(1, 60))
-def _staircase_is_close(student, ref, function, n_bumps):
+def bump_network(student, ref, function, n_bumps):
     f, lipschitz = function
     call = call_text("bump_network", (f, n_bumps))
     params = _pairs(student.bump_network(f, n_bumps), call, "params")
@@ -265,16 +250,12 @@ def _staircase_is_close(student, ref, function, n_bumps):
 
 
 @part
-def bump_network(student, ref):
-    _staircase_is_close(student, ref)
-
-
 @prop(examples=15)
 @given(function=lipschitz_functions(), n_bumps=st.integers(1, 60),
        x=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=20))
 @example(function=(Fn("sine", amplitude=1.0, frequency=1.0, phase=0.0, offset=0.0), 1.0),
          n_bumps=50, x=[0.0, 0.5, 1.0])
-def _predict_matches(student, ref, function, n_bumps, x):
+def bump_predict(student, ref, function, n_bumps, x):
     params = ref.bump_network(function[0], n_bumps)
     x = np.array(x)
     call = call_text("bump_predict", (params, x))
@@ -284,8 +265,3 @@ def _predict_matches(student, ref, function, n_bumps, x):
     expect_close(reply.value, expected, call=call, rtol=1e-9,
                  atol=1e-9 * (1.0 + float(np.sum(np.abs(params[1][0])))),
                  property_zh="隐藏层 sigmoid、输出层线性", property_en="sigmoid hidden layer, linear output")
-
-
-@part
-def bump_predict(student, ref):
-    _predict_matches(student, ref)

@@ -30,46 +30,34 @@ def _count_matches(student, ref, name: str, sizes) -> None:
                      call=call_text(name, (sizes,)))
 
 
+@part
 @prop(examples=20)
 @given(sizes=layer_lists())
 @example(sizes=[2, 2, 1])
 @example(sizes=[65536, 1])
-def _parameters(student, ref, sizes):
+def count_parameters(student, ref, sizes):
     _count_matches(student, ref, "count_parameters", sizes)
 
 
 @part
-def count_parameters(student, ref):
-    _parameters(student, ref)
-
-
 @prop(examples=20)
 @given(sizes=layer_lists())
 @example(sizes=[2, 2, 1])
-def _macs(student, ref, sizes):
+def forward_macs(student, ref, sizes):
     _count_matches(student, ref, "forward_macs", sizes)
 
 
 @part
-def forward_macs(student, ref):
-    _macs(student, ref)
-
-
 @prop(examples=20)
 @given(channels=st.tuples(st.integers(1, 512), st.integers(1, 512)),
        kernel=st.tuples(st.integers(1, 11), st.integers(1, 11)),
        bias=st.sampled_from([None, True, False]))
 @example(channels=(1, 32), kernel=(3, 3), bias=None)
-def _conv(student, ref, channels, kernel, bias):
+def conv2d_parameters(student, ref, channels, kernel, bias):
     args = (*channels, *kernel)
     options = {} if bias is None else {"bias": bias}
     expect_exact_int(student.conv2d_parameters(*args, **options), ref.conv2d_parameters(*args, **options),
                      call=call_text("conv2d_parameters", args, options))
-
-
-@part
-def conv2d_parameters(student, ref):
-    _conv(student, ref)
 
 
 # -- the case's answers ---------------------------------------------------------------------

@@ -31,10 +31,6 @@ class StudentRaised(Exception):
         self.raised = raised
 
 
-class NeverLoaded(ChildTimeout):
-    """The submission's code did not finish loading: every part times out the same way."""
-
-
 class OutOfTime(ChildTimeout):
     """The homework's whole time budget is used up."""
 
@@ -133,7 +129,7 @@ class Student:
         try:
             reply = self._request({"op": "call", "function": name, "args": wire.encode(list(args)),
                                    "kwargs": wire.encode(kwargs), "keep": keep})
-        except (OutOfTime, NeverLoaded):
+        except OutOfTime:
             raise
         except ChildTimeout:
             self.timed_out.add(name)
@@ -265,38 +261,69 @@ def _round_trip(message: dict) -> dict:
 
 
 class SandboxBackend:
-    """A confined child that runs ``units``; restarted after a crash or a timeout so one broken
-    function costs only its own parts.  Code that never finishes loading is not retried."""
+    """A confined child that runs the submission's code units, added as grading reaches them
+    (so a notebook's part is judged with the code above its test cell, as nbgrader does).
 
-    def __init__(self, units: list[dict], isolation: Isolation, load_timeout: float = LOAD_TIMEOUT):
-        self.units, self.isolation = units, isolation
-        self.load_timeout, self.problems = load_timeout, []
+    The child is restarted after a crash or a timeout and loads the units again, so one broken
+    function costs only its own parts.  A unit that hangs or ends the process while loading is
+    skipped from then on, as nbgrader goes on after a cell that times out."""
+
+    def __init__(self, isolation: Isolation, load_timeout: float = LOAD_TIMEOUT,
+                 deadline: float | None = None):
+        self.isolation, self.load_timeout, self.deadline = isolation, load_timeout, deadline
+        self.units: list[dict] = []
+        self.skipped: dict[int, tuple[str, str]] = {}  # unit index → (status, why) it was skipped
+        self.problems: list[dict] = []
         self.child: ChildProcess | None = None
-        self.never_loaded: BaseException | None = None
+        self.loaded = 0
+
+    def add(self, unit: dict) -> None:
+        self.units.append(unit)
+
+    @property
+    def load_failure(self) -> tuple[str, str] | None:
+        """(status, why) if some of the code never ran: a unit that hung ("timeout") or ended
+        the process ("error")."""
+        if not self.skipped:
+            return None
+        statuses = {status for status, _ in self.skipped.values()}
+        return ("timeout" if "timeout" in statuses else "error",
+                "; ".join(why for _, why in self.skipped.values()))
 
     def request(self, message: dict, timeout: float) -> dict:
-        if self.never_loaded is not None:
-            raise self.never_loaded
-        if self.child is None or not self.child.alive:
-            self._start()
+        self._load()
         return self.child.request(message, timeout)
 
-    def _start(self) -> None:
-        self.child = ChildProcess(self.isolation)
-        self.child.start()
-        try:
-            reply = self.child.request({"op": "load", "units": self.units}, self.load_timeout)
+    def _load(self) -> None:
+        while True:
+            if self.child is None or not self.child.alive:
+                self.child = ChildProcess(self.isolation)
+                self.child.start()
+                self.loaded, self.problems = 0, []
+            while self.loaded < len(self.units) and self.loaded in self.skipped:
+                self.loaded += 1
+            if self.loaded == len(self.units):
+                return
+            unit = self.units[self.loaded]
+            timeout = self.load_timeout
+            if self.deadline is not None:
+                timeout = min(timeout, self.deadline - time.monotonic())
+                if timeout <= 0:
+                    raise OutOfTime(0)
+            try:
+                reply = self.child.request({"op": "load", "units": [unit]}, timeout)
+            except ChildTimeout:
+                self.skipped[self.loaded] = ("timeout", f"{unit['label']} 运行超时 / did not finish "
+                                             f"within {timeout:g} s (a loop at top level?)")
+                continue
+            except ChildDied as died:
+                self.skipped[self.loaded] = ("error", f"{unit['label']} 结束了进程 / ended its "
+                                                      f"process: {died}")
+                continue
             if not well_formed(reply) or reply["status"] != "ok":
                 raise ChildDied(f"answered the load request with {show(reply, 100)}")
-            self.problems = reply.get("problems", [])
-        except ChildTimeout:
-            self.never_loaded = NeverLoaded(self.load_timeout, (
-                f"代码加载超时 / your code did not finish loading within {self.load_timeout:g} s "
-                "(a loop at top level?)"))
-            raise self.never_loaded from None
-        except ChildDied as died:
-            self.never_loaded = ChildDied(f"the process ended while loading your code: {died}")
-            raise self.never_loaded from None
+            self.problems += reply.get("problems", [])
+            self.loaded += 1
 
     def close(self) -> None:
         if self.child is not None:
