@@ -49,7 +49,8 @@ class call_text:
         return f"{self.name}({', '.join(parts)})"
 
 
-def fail(property_zh: str, property_en: str, *, call: str | None = None,
+# ``call`` below is the counterexample: a ``call_text`` (or any text), shown only on failure.
+def fail(property_zh: str, property_en: str, *, call: object = None,
          expected=None, got=None, note: str | None = None, show_values: bool = True) -> None:
     lines = [f"性质 / property: {property_zh} / {property_en}"]
     if call:
@@ -62,7 +63,7 @@ def fail(property_zh: str, property_en: str, *, call: str | None = None,
     raise Failed("\n".join(lines))
 
 
-def numeric_array(got, *, call: str, what: str = "the result") -> np.ndarray:
+def numeric_array(got, *, call: object, what: str = "the result") -> np.ndarray:
     """``got`` as a float array, or Failed if it is not numbers (None, strings, ragged lists)."""
     if got is None:
         fail("返回数值", f"{what} is a number or an array of numbers", call=call,
@@ -75,7 +76,7 @@ def numeric_array(got, *, call: str, what: str = "the result") -> np.ndarray:
     return array
 
 
-def expect_shape(got, shape: tuple, *, call: str) -> np.ndarray:
+def expect_shape(got, shape: tuple, *, call: object) -> np.ndarray:
     array = numeric_array(got, call=call)
     if array.shape != tuple(shape):
         fail("形状正确", "the result has the right shape", call=call,
@@ -84,7 +85,7 @@ def expect_shape(got, shape: tuple, *, call: str) -> np.ndarray:
     return array
 
 
-def expect_close(got, expected, *, call: str, rtol: float = 0.0, atol: float = 0.0,
+def expect_close(got, expected, *, call: object, rtol: float = 0.0, atol: float = 0.0,
                  property_zh: str = "与参考答案一致", property_en: str = "matches the reference",
                  check_shape: bool = True) -> np.ndarray:
     """Elementwise |got − expected| ≤ atol + rtol·|expected|; infinities must match exactly,
@@ -109,7 +110,7 @@ def expect_close(got, expected, *, call: str, rtol: float = 0.0, atol: float = 0
     return array
 
 
-def expect_equal(got, expected, *, call: str, property_zh: str = "与参考答案一致",
+def expect_equal(got, expected, *, call: object, property_zh: str = "与参考答案一致",
                  property_en: str = "matches the reference") -> None:
     if not _equal(got, expected):
         fail(property_zh, property_en, call=call, expected=expected, got=got)
@@ -127,7 +128,7 @@ def _equal(a, b) -> bool:
     return bool(np.array_equal(np.asarray(a), np.asarray(b)))
 
 
-def expect_exact_int(got, expected: int, *, call: str) -> None:
+def expect_exact_int(got, expected: int, *, call: object) -> None:
     """An exact integer count: Python int or a numpy integer, never a float."""
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
         fail("返回精确整数", "returns an exact int", call=call, expected=expected, got=got,
@@ -136,7 +137,7 @@ def expect_exact_int(got, expected: int, *, call: str) -> None:
         fail("与参考答案一致", "matches the reference", call=call, expected=expected, got=got)
 
 
-def expect_no_warnings(warnings: list[str], *, call: str) -> None:
+def expect_no_warnings(warnings: list[str], *, call: object) -> None:
     if warnings:
         fail("不产生警告 (溢出等)", "emits no warning (overflow, division by zero …)", call=call,
              expected="no warning / 无警告", got=Text("; ".join(warnings)), show_values=True)

@@ -59,9 +59,6 @@ class Submission:
                 steps.append(("part", str(nbgrader_metadata(cell).get("grade_id"))))
         return [*setup, *steps]
 
-    def units(self) -> list[dict]:
-        """The code to run, in order; SubmissionError if the file cannot be read."""
-        return [item for kind, item in self.program() if kind == "code"]
 
 
 # -- discovery ----------------------------------------------------------------------------------
@@ -183,12 +180,6 @@ def unit_of(index: int, cell: dict) -> dict:
     grade_id = nbgrader_metadata(cell).get("grade_id")
     label = f"cell {grade_id}" if grade_id else f"cell {index}"
     return {"label": label, "source": _strip_magics(source_text(cell))}
-
-
-def student_units(notebook: dict) -> list[dict]:
-    """The answer cells and the student's own cells, in notebook order."""
-    return [unit_of(index, cell) for index, cell, kind in code_cells(notebook)
-            if kind in ("answer", "free")]
 
 
 def reference_units(notebook: dict) -> list[dict]:

@@ -22,7 +22,8 @@ def isolation():
 
 def reference_module(homework: str) -> str:
     """The reference answers of ``homework`` as one module (the answer cells of its source)."""
-    return "\n\n".join(unit["source"] for unit in load.student_units(load.source_notebook(homework)))
+    source = load.Submission("reference", homework, course.source_notebook(homework))
+    return "\n\n".join(unit["source"] for kind, unit in source.program() if kind == "code")
 
 
 def patched_submission(folder: Path, homework: str, patch: str) -> load.Submission:

@@ -56,7 +56,7 @@ def test_unreadable_notebooks_get_a_clear_message(tmp_path, content, says):
     path = tmp_path / "hw1_likelihood.ipynb"
     path.write_bytes(content)
     with pytest.raises(SubmissionError, match=says):
-        load.Submission("x", "hw1_likelihood", path).units()
+        load.Submission("x", "hw1_likelihood", path).program()
 
 
 def test_unreadable_notebook_is_an_error_row_for_every_part(tmp_path, isolation):
@@ -69,7 +69,7 @@ def test_unreadable_notebook_is_an_error_row_for_every_part(tmp_path, isolation)
     assert all("UTF-8" in t.output for t in auto)
 
 
-def test_test_cells_are_never_taken_from_a_submission_and_setup_comes_from_the_source():
+def test_test_cells_are_never_taken_from_a_submission_and_setup_comes_from_the_release(tmp_path):
     cells = [
         code("X_EXAMPLE = 'tampered'", grade=False, solution=False, locked=True,
              grade_id="setup-example-data"),
@@ -81,17 +81,22 @@ def test_test_cells_are_never_taken_from_a_submission_and_setup_comes_from_the_s
         code("%matplotlib inline\n!pip install cheats\nhelper = 2"),
         {"cell_type": "markdown", "metadata": {}, "source": "text"},
     ]
-    units = load.student_units(json.loads(notebook(cells)))
-    assert [u["label"] for u in units] == ["cell answer-f", "cell 5"]
-    assert units[1]["source"] == "\n\nhelper = 2"  # magics blanked, line numbers kept
-    setup = load.setup_units("hw3_perceptron")
-    assert "X_EXAMPLE = np.array" in setup[0]["source"]
+    path = tmp_path / "hw3_perceptron.ipynb"
+    path.write_text(notebook(cells))
+    steps = load.Submission("joy", "hw3_perceptron", path).program()
+    setup, *own = [item for kind, item in steps if kind == "code"]
+    assert "X_EXAMPLE = np.array" in setup["source"]  # the untouched release's, not the submission's
+    assert [u["label"] for u in own] == ["cell answer-f", "cell 5"]
+    assert own[1]["source"] == "\n\nhelper = 2"  # magics blanked, line numbers kept
+    assert [item for kind, item in steps if kind == "part"] == ["perceptron_trace_rows"]
 
 
 def test_answers_moved_to_new_cells_and_deleted_cells_still_grade(tmp_path, isolation):
     """A student who deleted the answer cells and wrote everything in fresh cells is graded on
     what they wrote, like nbgrader would."""
-    sources = [u["source"] for u in load.student_units(load.source_notebook("hw5_mlp"))]
+    reference = load.Submission("r", "hw5_mlp", load.course.source_notebook("hw5_mlp"))
+    sources = [unit["source"] for kind, unit in reference.program()
+               if kind == "code" and not unit["label"].startswith("cell setup-")]
     path = tmp_path / "fay" / "hw5_mlp.ipynb"
     path.parent.mkdir()
     path.write_text(notebook([code(source) for source in sources]))
