@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,23 @@ def test_user_namespace_mode_holds_too(name, tmp_path):
                                     fixture.read_text("utf-8"))
     result = grade_submission(submission, Isolation("userns"))
     assert lost_parts(result) == expected_losses(fixture), describe(result)
+
+
+def test_an_installation_under_tmp_stays_visible(tmp_path, monkeypatch):
+    """The child's private /tmp must not hide a virtualenv that lives under /tmp (CI clones do)."""
+    from autograder.run import sandbox
+    from autograder.run.student import SandboxBackend, Student
+
+    package = Path(tempfile.mkdtemp(prefix="nnhw-site-", dir="/tmp"))
+    (package / "lazily_imported.py").write_text("ANSWER = 42\n")
+    os.chmod(package, 0o755)
+    exposed = sandbox.exposed_paths()
+    monkeypatch.setattr(sandbox, "exposed_paths", lambda: [*exposed, str(package)])
+    try:
+        backend = SandboxBackend(detect_isolation())
+        backend.add({"label": "cell 1", "source": f"import sys\nsys.path.append({str(package)!r})\n"
+                     "def answer():\n    import lazily_imported\n    return lazily_imported.ANSWER\n"})
+        assert Student(backend).answer() == 42
+        backend.close()
+    finally:
+        shutil.rmtree(package)

@@ -117,6 +117,10 @@ def _locked_flags(path: str) -> int:
 
 def _build_root(new_root: str, expose: list[str], hide: list[str], tmp_bytes: int) -> None:
     _mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
+    # The private /tmp first: an installation that lives under /tmp is bound inside it below.
+    os.makedirs(new_root + "/tmp", exist_ok=True)
+    _mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={tmp_bytes},mode=1777")
     for path in expose:
         target = new_root + path
         if os.path.islink(path):
@@ -135,9 +139,6 @@ def _build_root(new_root: str, expose: list[str], hide: list[str], tmp_bytes: in
         if os.path.isdir(new_root + path):
             _mount("tmpfs", new_root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
                    "size=4k,mode=0")
-    os.makedirs(new_root + "/tmp", exist_ok=True)
-    _mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-           f"size={tmp_bytes},mode=1777")
     os.makedirs(new_root + "/dev", exist_ok=True)
     for name in DEVICES:
         open(f"{new_root}/dev/{name}", "a").close()

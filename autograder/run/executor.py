@@ -17,6 +17,7 @@ import traceback
 import warnings
 
 import numpy as np
+import numpy.random  # noqa: F401  (loaded lazily otherwise: after confinement, or in each fork)
 
 from . import callables, wire
 
