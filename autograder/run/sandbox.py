@@ -247,7 +247,7 @@ def exposed_paths() -> list[str]:
 @functools.lru_cache(maxsize=1)
 def detect_isolation() -> Isolation:
     """The strongest mode this machine allows, found by starting one child in each."""
-    modes = ("root",) if os.geteuid() == 0 else ("userns",)
+    modes = ("root", "userns") if os.geteuid() == 0 else ("userns",)
     for mode in modes:
         try:
             with ChildProcess(Isolation(mode)) as child:
