@@ -81,7 +81,7 @@ def run_part(part: Part, student: Student, ref) -> TestResult:
             status, output = "failed", ("性质 / property: 相同输入给出相同结果 / the same input "
                                         "gives the same result (your code is nondeterministic)")
         except NotDone as error:
-            failure = getattr(student.backend, "load_failure", None)
+            failure = student.backend.load_failure
             if failure:  # not defined because the code that defines it never finished
                 status, output = failure[0], f"代码没有运行完 / your code did not finish loading: {failure[1]}"
             else:
@@ -89,8 +89,8 @@ def run_part(part: Part, student: Student, ref) -> TestResult:
         except StudentRaised as error:
             status, output = "error", str(error)
         except OutOfTime:
-            status, output = "timeout", (f"本作业的总时间预算已用完 / the time budget of the "
-                                         f"homework ({HOMEWORK_BUDGET:g} s) is used up")
+            status, output = "timeout", ("本作业的总时间预算已用完 / the homework's time budget "
+                                         "(nnhw grade --timeout) is used up")
         except ChildTimeout as timeout:
             status, output = "timeout", f"超时 / timed out: {timeout}"
         except ChildDied as died:

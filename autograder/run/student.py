@@ -249,6 +249,8 @@ class InProcessBackend:
     """Calls into a namespace in this interpreter (the notebook kernel under nbgrader), with
     the same copying and plain-data round trip as a child process."""
 
+    load_failure = None  # the notebook ran its own cells: nothing was loaded here
+
     def __init__(self, namespace: dict):
         self.executor, self.problems = Executor(namespace), []
 
