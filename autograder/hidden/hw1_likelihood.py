@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from ..compare import Text, call_text, expect_close, fail, numeric_array
 from ..run.student import Raised
 from . import part, prop
-from .strategies import counts, probabilities, probability_arrays
+from .strategies import counts, probability_arrays
 
 # Underflow to 0.0 is fine (SPEC §3): values below this count as zero.
 UNDERFLOW = 1e-290
