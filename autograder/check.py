@@ -3,8 +3,9 @@ with the public checks (the test cells of the untouched release) judging each pa
 
 Given cells and checks come from the untouched release, the answers from the student's file.
 Each part is ``passed``, ``not done yet`` (a stub still raising NotImplementedError, or a name
-never defined), ``wrong`` (an assertion of the public checks fails: the failing line and its
-message are shown, and where in the notebook the formulas are) or ``error``.  These are only
+never defined), ``wrong`` (an assertion of the public checks fails: the failing line, its
+message, what it compared — got / expected — and where in the notebook the formulas are are
+shown) or ``error``.  These are only
 the public checks: the hidden tests grade more, and the report says so.
 """
 from __future__ import annotations
@@ -102,9 +103,10 @@ def _judge(part: str, problem: dict | None, heading: str) -> CheckResult:
     line = f"    {where['text']}\n" if where.get("text") else ""
     message = f"    {problem['type']}: {problem['message']}\n" if problem["message"] else \
         f"    {problem['type']}\n"
+    compared = "".join(f"    {line}\n" for line in problem.get("explanation", "").splitlines())
     hint = f"    见笔记本 / see the notebook: {heading}" if heading else ""
     status = "wrong" if problem["type"] == "AssertionError" and in_check else "error"
-    return CheckResult(part, status, (line + message + hint).rstrip())
+    return CheckResult(part, status, (line + message + compared + hint).rstrip())
 
 
 def check(path: Path, homework: str) -> Report:
@@ -120,7 +122,8 @@ def check(path: Path, homework: str) -> Report:
                     results[part] = CheckResult(part, "skipped", broken)
                 continue
             try:
-                reply = child.request({"op": "load", "units": [unit]}, CELL_TIMEOUT)
+                reply = child.request({"op": "load", "units": [unit], "explain": part is not None},
+                                      CELL_TIMEOUT)
             except (ChildTimeout, ChildDied) as error:
                 broken = f"{unit['label']}: {error}"
                 if part:

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent
 # The modules a self-check runs: loading, the child process, the public checks and the CLI.
 STUDENT_MODULES = ("__init__.py", "course.py", "load.py", "check.py", "cli.py", "compare.py",
                    "run/__init__.py", "run/callables.py", "run/child.py", "run/confine.py",
-                   "run/executor.py", "run/sandbox.py", "run/student.py", "run/wire.py",
+                   "run/executor.py", "run/explain.py", "run/sandbox.py", "run/student.py", "run/wire.py",
                    "run/zygote.py")
 DATA_FILES = ("digits.npz", "README.md")
 

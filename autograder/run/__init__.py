@@ -1,5 +1,5 @@
 """Step 2 of the pipeline: run a submission in an isolated child process.
 
 ``sandbox`` (grader side) starts and kills children; ``child``, ``confine``, ``executor``,
-``wire`` and ``callables`` are the only code a child runs besides the student's.
+``explain``, ``wire`` and ``callables`` are the only code a child runs besides the student's.
 """

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import numpy.random  # noqa: F401  (loaded lazily otherwise: after confinement, or in each fork)
 
-from . import callables, wire
+from . import callables, explain, wire
 
 OUTPUT_LIMIT = 4000   # characters of a call's prints kept for the feedback
 MESSAGE_LIMIT = 600   # characters of an exception message kept
@@ -62,7 +62,7 @@ class Executor:
     def handle(self, request: dict) -> dict:
         operation = request.get("op")
         if operation == "load":
-            return {"status": "ok", "problems": self.load(request["units"])}
+            return {"status": "ok", "problems": self.load(request["units"], bool(request.get("explain")))}
         if operation == "call":
             return self.call(request["function"], request.get("args", []),
                              request.get("kwargs", {}), keep=bool(request.get("keep")))
@@ -70,9 +70,10 @@ class Executor:
             return self.get(request["name"])
         return {"status": "protocol", "message": f"unknown operation {operation!r}"}
 
-    def load(self, units: list[dict]) -> list[dict]:
+    def load(self, units: list[dict], explain_asserts: bool = False) -> list[dict]:
         """Run each code unit (a notebook cell or a module) in order, as Jupyter would: a unit
-        that fails is reported and the next one still runs."""
+        that fails is reported and the next one still runs.  ``explain_asserts``: a failed
+        assert also says what it compared (the self-check asks for it; grading never does)."""
         problems = []
         for unit in units:
             label, source = unit["label"], unit["source"]
@@ -83,7 +84,7 @@ class Executor:
                 problems.append({"label": label, "type": "SyntaxError",
                                  "message": f"{error.msg} (line {error.lineno})"})
                 continue
-            outcome = self._guarded(lambda: exec(code, self.namespace))
+            outcome = self._guarded(lambda: exec(code, self.namespace), explain_asserts)
             if outcome["status"] != "ok":
                 problems.append({"label": label, **outcome["error"]})
         return problems
@@ -113,7 +114,7 @@ class Executor:
         return {**outcome, **reply, "mutated": mutated}
 
     # -- helpers -------------------------------------------------------------------------------
-    def _guarded(self, run) -> dict:
+    def _guarded(self, run, explain_asserts: bool = False) -> dict:
         """Run student code with seeds set and prints/warnings captured; never raises."""
         random.seed(SEED)
         np.random.seed(SEED)
@@ -124,8 +125,10 @@ class Executor:
             try:
                 value = run()
             except BaseException as error:  # SystemExit, KeyboardInterrupt too: all are answers
-                return {"status": "raised", "error": self._describe(error),
-                        "stdout": printed.getvalue()}
+                described = self._describe(error)
+                if explain_asserts and isinstance(error, AssertionError):
+                    described["explanation"] = explain.explain(error, self.sources)
+                return {"status": "raised", "error": described, "stdout": printed.getvalue()}
         return {"status": "ok", "value": value, "stdout": printed.getvalue(),
                 "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught})}
 

@@ -1,0 +1,81 @@
+"""A failed public check says what it compared ("got / expected"), and only the self-check asks."""
+from __future__ import annotations
+
+from autograder import check
+from autograder.run.executor import Executor
+from conftest import FIXTURES, patched_submission
+
+STUDENT = "def square(x):\n    return x * x + 1  # off by one\n"
+
+
+def failure(check_source: str, explain: bool = True) -> dict:
+    """The problem a check cell raises after the student's cell defined ``square``."""
+    units = [{"label": "cell answer", "source": STUDENT}, {"label": "cell check", "source": check_source}]
+    problems = Executor().load(units, explain_asserts=explain)
+    assert [p["label"] for p in problems] == ["cell check"], problems
+    return problems[0]
+
+
+def test_a_comparison_shows_got_and_expected_with_the_expression():
+    explanation = failure("assert square(3) == 9, 'x²'")["explanation"]
+    assert explanation.splitlines() == ["得到 / got: 10    ← square(3)", "期望 / expected: 9"]
+
+
+def test_the_first_false_operand_of_and_is_the_one_explained():
+    explanation = failure("import numpy as np\n"
+                          "assert square(0) == 1 and np.isclose(square(2.0), 4.0 + 0.0)")["explanation"]
+    assert explanation.splitlines() == ["得到 / got: 5.0    ← square(2.0)",
+                                        "期望 / expected: 4.0    ← 4.0 + 0.0"]
+
+
+def test_a_multiline_assert_in_a_loop_is_evaluated_where_it_failed():
+    source = ("for x, want in ((1, 2), (2, 4)):\n"
+              "    assert (square(x)\n"
+              "            == want), x\n")
+    problem = failure(source)
+    assert problem["message"] == "2"
+    assert problem["explanation"].splitlines() == ["得到 / got: 5    ← square(x)",
+                                                   "期望 / expected: 4    ← want"]
+
+
+def test_arrays_and_numpy_scalars_read_plainly_and_long_ones_are_cut():
+    explanation = failure("import numpy as np\n"
+                          "assert np.allclose(np.arange(3.0), [0, 1, 3])\n")["explanation"]
+    assert explanation.splitlines() == ["得到 / got: array([0., 1., 2.], shape=(3,))    ← np.arange(3.0)",
+                                        "期望 / expected: [0, 1, 3]"]
+    explanation = failure("import numpy as np\nassert (np.float64(1.5), list(range(100))) is None\n")[
+        "explanation"]
+    got = explanation.splitlines()[0].split("    ← ")[0]
+    assert got.startswith("得到 / got: (1.5, [0, 1, 2,") and got.endswith("19, …])"), got
+
+
+def test_an_inequality_shows_only_what_is_not_literal():
+    explanation = failure("assert square(1) <= 1")["explanation"]
+    assert explanation.splitlines() == ["值 / value: 2    ← square(1)"]
+
+
+def test_an_explanation_that_cannot_be_computed_is_left_out():
+    problem = failure("calls = []\n"
+                      "def once():\n"
+                      "    calls.append(1)\n"
+                      "    if len(calls) > 1:\n"
+                      "        raise RuntimeError('second call')\n"
+                      "    return 0\n"
+                      "assert once() == 1\n")
+    assert problem["type"] == "AssertionError" and problem["explanation"] == ""
+
+
+def test_grading_never_evaluates_twice():
+    problem = failure("assert square(3) == 9", explain=False)
+    assert problem["type"] == "AssertionError" and "explanation" not in problem
+
+
+def test_nnhw_check_shows_what_a_mean_instead_of_a_sum_gives(tmp_path):
+    wrong = (FIXTURES / "wrong" / "hw2_logistic" / "mean_not_sum.py").read_text(encoding="utf-8")
+    submission = patched_submission(tmp_path / "student", "hw2_logistic", wrong)
+    results = {r.part: r for r in check.check(submission.path, "hw2_logistic").results}
+    detail = results["logistic_loss_values"].detail
+    assert results["logistic_loss_values"].status == "wrong"
+    assert "得到 / got: 0.6931471805599453    ← logistic_loss(np.zeros(3), X_DEMO, Y_DEMO)" in detail
+    assert "期望 / expected: 5.545177444479562    ← 8 * np.log(2)" in detail
+    assert "求和，不是平均 / a sum, not a mean" in detail
