@@ -3,14 +3,16 @@ with the public checks (the test cells of the untouched release) judging each pa
 
 Given cells and checks come from the untouched release, the answers from the student's file.
 Each part is ``passed``, ``not done yet`` (a stub still raising NotImplementedError, or a name
-never defined), ``wrong`` (an assertion of the public checks fails: the failing line, its
-message, what it compared — got / expected — and where in the notebook the formulas are are
-shown) or ``error``.  These are only
-the public checks: the hidden tests grade more, and the report says so.
+no cell ever mentioned), ``wrong`` (an assertion of the public checks fails: shown with the
+failing line, its message, what it compared — got / expected — and the notebook section with
+the formulas) or ``error`` (a name is missing because an earlier cell that mentions it failed:
+that cell's error is shown).  These are only the public checks: the hidden tests grade more,
+and the report says so.
 """
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from . import course, load
@@ -18,6 +20,7 @@ from .run.sandbox import ChildDied, ChildProcess, ChildTimeout, Isolation
 from .run.student import describe_problem, well_formed
 
 NOT_DONE = "尚未完成 / not done yet"  # a public check asserts this when an answer is still None
+UNDEFINED = re.compile(r"name '(\w+)' is not defined")
 CELL_TIMEOUT = 120.0  # seconds for one cell: a notebook may train a network in one
 MARKS = {"passed": "✅", "not done": "⏳", "wrong": "❌", "error": "⚠️", "timeout": "⏱️",
          "skipped": "·"}
@@ -92,27 +95,39 @@ def _units(path: Path, homework: str) -> list[tuple[str | None, dict]]:
             + [given(g) for g in missing if trusted[g][0] == "test"])
 
 
-def _judge(part: str, problem: dict | None, heading: str) -> CheckResult:
+def _cause(problem: dict, failed: list[tuple[dict, dict]]) -> str:
+    """For a name a check cannot find: the last earlier cell that failed and mentions it (it
+    never got to define the name), described in one line; "" when none did (not written yet)."""
+    missing = UNDEFINED.match(problem["message"]) if problem["type"] == "NameError" else None
+    if missing is None:
+        return ""
+    mentions = re.compile(rf"\b{re.escape(missing.group(1))}\b")
+    causes = [error for unit, error in failed if mentions.search(unit["source"])]
+    return describe_problem(causes[-1]) if causes else ""
+
+
+def _judge(part: str, problem: dict | None, heading: str, cause: str = "") -> CheckResult:
     if problem is None:
         return CheckResult(part, "passed")
     where = problem.get("where") or {}
     in_check = where.get("label") == f"cell {part}"
-    if (problem["type"] == "NotImplementedError" or (problem["type"] == "NameError" and in_check)
+    if (problem["type"] == "NotImplementedError" or (problem["type"] == "NameError" and in_check and not cause)
             or (problem["type"] == "AssertionError" and problem["message"] == NOT_DONE)):
         return CheckResult(part, "not done", problem["message"] if problem["type"] == "NameError" else "")
     line = f"    {where['text']}\n" if where.get("text") else ""
     message = f"    {problem['type']}: {problem['message']}\n" if problem["message"] else \
         f"    {problem['type']}\n"
+    because = f"    因为前面的单元格出错 / because an earlier cell failed: {cause}\n" if cause else ""
     compared = "".join(f"    {line}\n" for line in problem.get("explanation", "").splitlines())
     hint = f"    见笔记本 / see the notebook: {heading}" if heading else ""
     status = "wrong" if problem["type"] == "AssertionError" and in_check else "error"
-    return CheckResult(part, status, (line + message + compared + hint).rstrip())
+    return CheckResult(part, status, (line + message + because + compared + hint).rstrip())
 
 
 def check(path: Path, homework: str) -> Report:
     """Run ``path`` (a notebook or a module of ``homework``) and its public checks."""
     headings = _sections(load.public_notebook(homework))
-    results, problems, broken = {}, [], None
+    results, problems, failed, broken = {}, [], [], None
     child = ChildProcess(Isolation("none", workdir=str(path.resolve().parent)))
     child.start()
     try:
@@ -132,10 +147,12 @@ def check(path: Path, homework: str) -> Report:
                 continue
             found = reply.get("problems", []) if well_formed(reply) else []
             if part:
-                results[part] = _judge(part, found[0] if found else None, headings.get(part, ""))
-            elif found and found[0]["type"] != "NotImplementedError" and not unit["label"].startswith(
-                    f"cell {course.DEMO_PREFIX}"):
-                problems.append(describe_problem(found[0]))
+                results[part] = _judge(part, found[0] if found else None, headings.get(part, ""),
+                                       _cause(found[0], failed) if found else "")
+            elif found and found[0]["type"] != "NotImplementedError":
+                failed.append((unit, found[0]))
+                if not unit["label"].startswith(f"cell {course.DEMO_PREFIX}"):  # a demo's failure is
+                    problems.append(describe_problem(found[0]))  # news only if a check needs it
     finally:
         child.close()
     ordered = tuple(results[part] for part in public_parts(homework) if part in results)

@@ -20,6 +20,7 @@ VALUE_LIMIT = 300  # characters of one shown value
 ITEM_LIMIT = 20  # items of a list or tuple shown
 CLOSENESS = {"isclose", "allclose", "array_equal", "array_equiv"}
 GOT, EXPECTED, VALUE = "得到 / got", "期望 / expected", "值 / value"
+TYPE, EXPECTED_TYPE = "类型 / type", "期望类型 / expected type"
 
 
 def explain(error: AssertionError, sources: dict[str, list[str]]) -> str:
@@ -36,8 +37,11 @@ def explain(error: AssertionError, sources: dict[str, list[str]]) -> str:
         if statement is None:
             return ""
         names = {**frame.f_globals, **frame.f_locals}
-        return "\n".join(f"{label}: {_shown(value)}" + (f"    ← {text}" if text else "")
-                         for label, value, text in _parts(statement.test, names, source))
+        lines = []
+        for label, value, text in _parts(statement.test, names, source):
+            shown = _shown(value)
+            lines.append(f"{label}: {shown}" + (f"    ← {text}" if text and text != shown else ""))
+        return "\n".join(lines)
     except Exception:  # an explanation that fails is simply left out
         return ""
 
@@ -68,6 +72,9 @@ def _parts(test: ast.expr, names: dict, source: str) -> list[tuple[str, object, 
                 if not isinstance(side, ast.Constant)]  # a constant is plain in the line shown
     if (isinstance(test, ast.Call) and _called_name(test.func) in CLOSENESS and len(test.args) >= 2):
         return [_part(GOT, test.args[0], names, source), _part(EXPECTED, test.args[1], names, source)]
+    if isinstance(test, ast.Call) and _called_name(test.func) == "isinstance" and len(test.args) == 2:
+        got = _part(GOT, test.args[0], names, source)
+        return [got, (TYPE, type(got[1]), ""), _part(EXPECTED_TYPE, test.args[1], names, source)]
     if isinstance(test, ast.Call) and test.args:
         return [_part(VALUE, argument, names, source) for argument in test.args]
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
@@ -98,6 +105,8 @@ def _shown(value) -> str:
 
 def _plain(value) -> str:
     """repr without numpy 2's ``np.float64(…)`` wrappers, arrays on one line."""
+    if isinstance(value, type):
+        return value.__name__
     if isinstance(value, np.generic):
         return repr(value.item())
     if isinstance(value, np.ndarray):

@@ -1,9 +1,11 @@
-"""A failed public check says what it compared ("got / expected"), and only the self-check asks."""
+"""What ``nnhw check`` tells a student about a failed public check: what the assert compared
+("got / expected"; only the self-check evaluates it again), and which earlier cell's failure
+left a name undefined (an error to fix, not a part "not done yet")."""
 from __future__ import annotations
 
 from autograder import check
 from autograder.run.executor import Executor
-from conftest import FIXTURES, patched_submission
+from conftest import FIXTURES, patched_submission, reference_module
 
 STUDENT = "def square(x):\n    return x * x + 1  # off by one\n"
 
@@ -54,6 +56,12 @@ def test_an_inequality_shows_only_what_is_not_literal():
     assert explanation.splitlines() == ["值 / value: 2    ← square(1)"]
 
 
+def test_a_type_check_shows_the_type_it_got():
+    explanation = failure("assert isinstance(square(2.0), (int, bool))")["explanation"]
+    assert explanation.splitlines() == ["得到 / got: 5.0    ← square(2.0)", "类型 / type: float",
+                                        "期望类型 / expected type: (int, bool)"]
+
+
 def test_an_explanation_that_cannot_be_computed_is_left_out():
     problem = failure("calls = []\n"
                       "def once():\n"
@@ -79,3 +87,28 @@ def test_nnhw_check_shows_what_a_mean_instead_of_a_sum_gives(tmp_path):
     assert "得到 / got: 0.6931471805599453    ← logistic_loss(np.zeros(3), X_DEMO, Y_DEMO)" in detail
     assert "期望 / expected: 5.545177444479562    ← 8 * np.log(2)" in detail
     assert "求和，不是平均 / a sum, not a mean" in detail
+
+
+def test_data_that_cannot_be_found_is_named_as_the_cause_not_as_not_done(tmp_path):
+    submission = patched_submission(tmp_path / "student", "hw5_mlp", "")  # no data/ above it
+    results = {r.part: r for r in check.check(submission.path, "hw5_mlp").results}
+    for part in ("digits_accuracy", "digits_deterministic"):
+        assert results[part].status == "error", results[part]
+        assert "because an earlier cell failed: cell demo-load-digits" in results[part].detail
+        assert "FileNotFoundError" in results[part].detail
+    assert results["count_parameters"].status == "passed"
+
+
+def test_a_syntax_error_is_the_cause_and_a_missing_function_is_not_done(tmp_path):
+    module = tmp_path / "student" / "hw2_logistic.py"
+    module.parent.mkdir()
+    module.write_text("import numpy as np\ndef sigmoid(z):\n    return (1 / (1 + np.exp(-z))\n")
+    results = {r.part: r for r in check.check(module, "hw2_logistic").results}
+    for part in ("sigmoid_values", "sigmoid_stable"):  # the module that failed defines sigmoid
+        assert results[part].status == "error" and "SyntaxError" in results[part].detail, results[part]
+    assert results["logistic_loss_values"].status == "not done"  # it never mentions logistic_loss
+    reference = reference_module("hw2_logistic")
+    module.write_text(reference[:reference.index("def descent_check")])
+    results = {r.part: r for r in check.check(module, "hw2_logistic").results}
+    assert results["descent_check"].status == "not done", results["descent_check"]
+    assert results["sigmoid_values"].status == "passed"
