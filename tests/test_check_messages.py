@@ -67,7 +67,7 @@ def test_an_explanation_that_cannot_be_computed_is_left_out():
                       "def once():\n"
                       "    calls.append(1)\n"
                       "    if len(calls) > 1:\n"
-                      "        raise RuntimeError('second call')\n"
+                      "        raise SystemExit('second call')\n"
                       "    return 0\n"
                       "assert once() == 1\n")
     assert problem["type"] == "AssertionError" and problem["explanation"] == ""

@@ -42,7 +42,7 @@ def explain(error: AssertionError, sources: dict[str, list[str]]) -> str:
             shown = _shown(value)
             lines.append(f"{label}: {shown}" + (f"    ← {text}" if text and text != shown else ""))
         return "\n".join(lines)
-    except Exception:  # an explanation that fails is simply left out
+    except BaseException:  # an explanation that fails (even by SystemExit) is simply left out
         return ""
 
 
