@@ -118,7 +118,7 @@ def _judge(part: str, problem: dict | None, heading: str, cause: str = "") -> Ch
     message = f"    {problem['type']}: {problem['message']}\n" if problem["message"] else \
         f"    {problem['type']}\n"
     because = f"    因为前面的单元格出错 / because an earlier cell failed: {cause}\n" if cause else ""
-    compared = "".join(f"    {line}\n" for line in problem.get("explanation", "").splitlines())
+    compared = "".join(f"    {row}\n" for row in problem.get("explanation", "").splitlines())
     hint = f"    见笔记本 / see the notebook: {heading}" if heading else ""
     status = "wrong" if problem["type"] == "AssertionError" and in_check else "error"
     return CheckResult(part, status, (line + message + because + compared + hint).rstrip())

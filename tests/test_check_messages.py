@@ -62,6 +62,12 @@ def test_a_type_check_shows_the_type_it_got():
                                         "期望类型 / expected type: (int, bool)"]
 
 
+def test_other_calls_show_their_arguments_but_not_a_generator():
+    explanation = failure("import math\nassert math.isfinite(square(1e308))")["explanation"]
+    assert explanation.splitlines() == ["值 / value: inf    ← square(1e308)"]
+    assert failure("assert all(square(x) < 3 for x in range(3))")["explanation"] == ""
+
+
 def test_an_explanation_that_cannot_be_computed_is_left_out():
     problem = failure("calls = []\n"
                       "def once():\n"

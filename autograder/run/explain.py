@@ -75,10 +75,9 @@ def _parts(test: ast.expr, names: dict, source: str) -> list[tuple[str, object, 
     if isinstance(test, ast.Call) and _called_name(test.func) == "isinstance" and len(test.args) == 2:
         got = _part(GOT, test.args[0], names, source)
         return [got, (TYPE, type(got[1]), ""), _part(EXPECTED_TYPE, test.args[1], names, source)]
-    if isinstance(test, ast.Call) and test.args:
-        return [_part(VALUE, argument, names, source) for argument in test.args]
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return [_part(VALUE, test.operand, names, source)]
+    if isinstance(test, ast.Call):  # np.isfinite(value) …; a generator or lambda shows nothing useful
+        return [_part(VALUE, argument, names, source) for argument in test.args
+                if not isinstance(argument, (ast.GeneratorExp, ast.Lambda))]
     return []
 
 
