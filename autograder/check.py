@@ -15,9 +15,10 @@ import dataclasses
 import re
 from pathlib import Path
 
-from . import course, load
-from .run.sandbox import ChildDied, ChildProcess, ChildTimeout, Isolation
-from .run.student import describe_problem, well_formed
+from . import load
+from .course import DEMO_PREFIX, Course
+from .run.portable import PortableChild
+from .run.protocol import ChildDied, ChildTimeout, describe_problem, well_formed
 
 NOT_DONE = "尚未完成 / not done yet"  # a public check asserts this when an answer is still None
 UNDEFINED = re.compile(r"name '(\w+)' is not defined")
@@ -48,9 +49,9 @@ class Report:
         return all(result.status == "passed" for result in self.results)
 
 
-def public_parts(homework: str) -> list[str]:
+def public_parts(course: Course, homework: str) -> list[str]:
     return [load.nbgrader_metadata(cell)["grade_id"] for _, cell, kind
-            in load.code_cells(load.public_notebook(homework)) if kind == "test"]
+            in load.code_cells(load.public_notebook(course, homework)) if kind == "test"]
 
 
 def _sections(notebook: dict) -> dict[str, str]:
@@ -66,24 +67,26 @@ def _sections(notebook: dict) -> dict[str, str]:
     return found
 
 
-def _units(path: Path, homework: str) -> list[tuple[str | None, dict]]:
+def _units(course: Course, submission: load.Submission) -> list[tuple[str | None, dict]]:
     """(part or None, unit) in run order: the student's cells where they put them, the given
     cells and checks from the untouched release; given cells a student deleted are put back
-    (setup first, checks last)."""
+    (setup first, checks last).  SubmissionError if the file cannot be read."""
     trusted = {load.nbgrader_metadata(cell)["grade_id"]: (kind, load.unit_of(index, cell))
-               for index, cell, kind in load.code_cells(load.public_notebook(homework))
+               for index, cell, kind in load.code_cells(load.public_notebook(course, submission.homework))
                if kind in ("setup", "demo", "test")}
 
     def given(grade_id: str) -> tuple[str | None, dict]:
         kind, unit = trusted[grade_id]
         return (grade_id if kind == "test" else None), unit
 
-    if path.suffix == ".py":
-        module = {"label": path.name, "source": load.text_of(path.read_bytes())}
+    if submission.problem is not None:
+        raise load.SubmissionError(submission.problem)
+    if submission.path.suffix == ".py":
+        module = {"label": submission.path.name, "source": load.module_text(submission.read_bytes())}
         return ([given(g) for g, (kind, _) in trusted.items() if kind == "setup"] + [(None, module)]
                 + [given(g) for g, (kind, _) in trusted.items() if kind != "setup"])
     units, seen = [], set()
-    for index, cell, kind in load.code_cells(load.read_notebook(path)):
+    for index, cell, kind in load.code_cells(load.notebook_from_bytes(submission.read_bytes())):
         grade_id = load.nbgrader_metadata(cell).get("grade_id")
         if kind in ("answer", "free"):
             units.append((None, load.unit_of(index, cell)))
@@ -124,14 +127,20 @@ def _judge(part: str, problem: dict | None, heading: str, cause: str = "") -> Ch
     return CheckResult(part, status, (line + message + because + compared + hint).rstrip())
 
 
-def check(path: Path, homework: str) -> Report:
-    """Run ``path`` (a notebook or a module of ``homework``) and its public checks."""
-    headings = _sections(load.public_notebook(homework))
+def check(course: Course, submission: load.Submission) -> Report:
+    """Run a student's notebook or module and the public checks of its homework."""
+    homework, path = submission.homework, submission.path
+    parts = public_parts(course, homework)
+    try:
+        units = _units(course, submission)
+    except load.SubmissionError as error:
+        return Report(homework, path, tuple(CheckResult(part, "error", str(error)) for part in parts), ())
+    headings = _sections(load.public_notebook(course, homework))
     results, problems, failed, broken = {}, [], [], None
-    child = ChildProcess(Isolation("none", workdir=str(path.resolve().parent)))
+    child = PortableChild(path.parent)
     child.start()
     try:
-        for part, unit in _units(path, homework):
+        for part, unit in units:
             if broken is not None:
                 if part:
                     results[part] = CheckResult(part, "skipped", broken)
@@ -151,11 +160,11 @@ def check(path: Path, homework: str) -> Report:
                                        _cause(found[0], failed) if found else "")
             elif found and found[0]["type"] != "NotImplementedError":
                 failed.append((unit, found[0]))
-                if not unit["label"].startswith(f"cell {course.DEMO_PREFIX}"):  # a demo's failure is
+                if not unit["label"].startswith(f"cell {DEMO_PREFIX}"):  # a demo's failure is
                     problems.append(describe_problem(found[0]))  # news only if a check needs it
     finally:
         child.close()
-    ordered = tuple(results[part] for part in public_parts(homework) if part in results)
+    ordered = tuple(results[part] for part in parts if part in results)
     return Report(homework, path, ordered, tuple(problems))
 
 

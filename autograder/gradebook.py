@@ -1,40 +1,60 @@
-"""The secure nbgrader path: ``nnhw autograde`` is ``nbgrader autograde`` without a kernel.
+"""nbgrader's autograde with the isolated grader in place of the kernel, for every entry point.
 
 nbgrader's autograde sanitises each submission (clears outputs, restores test cells from the
-gradebook) and then *executes* it in a kernel the student's code controls.  Here the execution
-step is replaced by ``IsolatedGrades``: the sanitised notebook is graded by the isolated grader,
-and each test cell gets the result as its output (the score as ``text/plain``, the bilingual
-message as ``text/markdown``).  nbgrader's own ``SaveAutoGrades`` then records those scores, so
-formgrader, ``generate_feedback`` and ``export`` show trusted numbers; manual grades are kept.
+gradebook) and then *executes* it in a kernel the student's code controls.  ``IsolatedGrades``
+takes the place of that execution step: the sanitised notebook is graded by the isolated grader
+(``score.grade_submission``), and each test cell gets the result as its output (the score as
+``text/plain``, the bilingual message as ``text/markdown``).  nbgrader's own ``SaveAutoGrades``
+then records those scores, so formgrader, ``generate_feedback`` and ``export`` show trusted
+numbers; manual grades are kept.
+
+The course's ``nbgrader_config.py`` puts it into ``Autograde.autograde_preprocessors``, so plain
+``nbgrader autograde``, ``NbGraderAPI.autograde`` and formgrader's Autograde button all take this
+path; ``nnhw autograde`` is the same with a score printed per student.  The kernel path stays
+available only when a person asks for it (``--IsolatedGrades.kernel=True``), and weak isolation
+is refused unless asked for (``--IsolatedGrades.allow_weak_isolation=True``).
 """
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import nbformat
-from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool
 from traitlets.config import Config, PyFileConfigLoader
-
-from .kernel import PartScore
-from .load import Submission
-from .run.sandbox import detect_isolation
-from .score import grade_submission
 
 
 class IsolatedGrades(NbGraderPreprocessor):
     """Stands in for nbgrader's Execute: nothing in the notebook runs in this process."""
 
+    kernel = Bool(False, help="Run the notebook in a Jupyter kernel as plain nbgrader does "
+                  "(student code can then subvert its own hidden tests). Only on request.").tag(config=True)
+    allow_weak_isolation = Bool(False, help="Grade even where neither root nor user namespaces "
+                                "are available (student code can then read the reference "
+                                "answers).").tag(config=True)
+
     def preprocess(self, nb, resources):
+        if self.kernel:
+            self.log.warning("nnhw: grading in the student's kernel, as asked (not isolated)")
+            return Execute(parent=self.parent).preprocess(nb, resources)
+        from . import load
+        from .course import Course
+        from .run.sandbox import strong_isolation
+        from .kernel import PartScore
+        from .score import grade_submission
+
+        course = Course.at(self._coursedir().root)
+        isolation = strong_isolation(self.allow_weak_isolation).with_hidden([course.root])
         info = resources["nbgrader"]
         with tempfile.TemporaryDirectory(prefix="nnhw-autograde-") as folder:
-            path = Path(folder) / info["student"] / f"{info['assignment']}.ipynb"
+            path = Path(folder) / info["assignment"] / f"{info['assignment']}.ipynb"
             path.parent.mkdir()
             nbformat.write(nb, str(path))
-            result = grade_submission(Submission(info["student"], info["assignment"], path),
-                                      detect_isolation())
+            submission = load.Submission(info["student"], info["assignment"], path, follow=True)
+            result = grade_submission(course, submission, isolation)
         tests = {test.name: test for test in result.tests}
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -46,25 +66,66 @@ class IsolatedGrades(NbGraderPreprocessor):
                     data={"text/plain": repr(float(shown)), "text/markdown": shown._repr_markdown_()})]
         return nb, resources
 
+    def _coursedir(self):
+        """nbgrader's CourseDirectory of the converter this preprocessor works for."""
+        owner = self.parent
+        while owner is not None and not hasattr(owner, "coursedir"):
+            owner = getattr(owner, "parent", None)
+        if owner is None:
+            raise RuntimeError("IsolatedGrades runs only inside nbgrader's Autograde converter")
+        return owner.coursedir
 
-# nbgrader's own autograde steps, with the kernel (Execute) swapped for the isolated grader.
-SECURE_PIPELINE = [IsolatedGrades if step is Execute else step
-                   for step in Autograde.class_traits()["autograde_preprocessors"].default()]
+
+def isolated_pipeline() -> list:
+    """nbgrader's own autograde steps, with the kernel (Execute) swapped for the isolated grader."""
+    return [IsolatedGrades if step is Execute else step
+            for step in Autograde.class_traits()["autograde_preprocessors"].default()]
 
 
-def autograde(course: Path, homework: str, students: list[str] | None = None) -> dict[str, dict]:
-    """Autograde ``submitted/<student>/<homework>/`` of the course at ``course`` securely;
-    returns nbgrader's outcome (``success``, ``log``, ``error``) per student."""
+def course_config(course: Path) -> Config:
+    """The course's ``nbgrader_config.py`` (if any), rooted at ``course``."""
     config = Config()
     config_file = course / "nbgrader_config.py"
     if config_file.exists():
         config.merge(PyFileConfigLoader(config_file.name, path=str(course)).load_config())
     config.CourseDirectory.root = str(course.resolve())
-    config.Autograde.autograde_preprocessors = SECURE_PIPELINE
+    return config
+
+
+def autograde(course: Path, homework: str, students: list[str] | None = None,
+              allow_weak: bool = False) -> dict[str, dict]:
+    """Autograde ``submitted/<student>/<homework>/`` of the course at ``course`` securely;
+    returns nbgrader's outcome (``success``, ``log``, ``error``) per student, with the
+    autograded ``score`` and ``max_score`` it recorded."""
+    from nbgrader.apps import NbGraderAPI
+    from sqlalchemy.exc import SAWarning
+
+    from .run.sandbox import strong_isolation
+
+    strong_isolation(allow_weak)  # refuse before nbgrader starts, with the advice
+    config = course_config(course)
+    config.Autograde.autograde_preprocessors = isolated_pipeline()
+    config.IsolatedGrades.allow_weak_isolation = allow_weak
     api = NbGraderAPI(config=config)
     if students is None:
         submitted = course / "submitted"
         students = sorted(p.name for p in submitted.iterdir() if (p / homework).is_dir()) \
             if submitted.is_dir() else []
-    return {student: api.autograde(homework, student, force=True, create=True)
-            for student in students}
+    outcomes = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's gradebook, not ours to fix
+        for student in students:
+            outcome = api.autograde(homework, student, force=True, create=True)
+            if outcome["success"]:
+                with api.gradebook as gradebook:
+                    outcome.update(autograded_points(gradebook, homework, student))
+            outcomes[student] = outcome
+    return outcomes
+
+
+def autograded_points(gradebook, homework: str, student: str) -> dict:
+    """The autograded score and maximum nbgrader recorded for one student's homework."""
+    notebook = gradebook.find_submission_notebook(homework, homework, student)
+    graded = [grade for grade in notebook.grades if grade.cell.cell_type == "code"]
+    return {"score": sum(grade.auto_score or 0 for grade in graded),
+            "max_score": sum(grade.max_score for grade in graded)}

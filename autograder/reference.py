@@ -1,8 +1,9 @@
 """The reference answers, built by running the source notebook's setup and answer cells.
 
-The source notebook in ``solutions/`` is the only place a reference answer is written; the
-grader runs its cells once, in its own process (trusted code), and the hidden tests call the
-functions found there.
+The source notebook in ``<course>/solutions/`` is the only place a reference answer is written;
+the grader runs its cells once per course, in its own process (trusted code), and the hidden
+tests call the functions found there.  ``ref.course`` is the course they came from (the hidden
+tests read the course's data through it).
 """
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import functools
 import types
 
 from . import load
+from .course import Course
 from .run.executor import new_namespace
 
 
 @functools.lru_cache(maxsize=None)
-def reference(homework: str) -> types.SimpleNamespace:
+def reference(course: Course, homework: str) -> types.SimpleNamespace:
     namespace = new_namespace()
-    for unit in load.reference_units(load.source_notebook(homework)):
+    for unit in load.reference_units(load.source_notebook(course, homework)):
         exec(compile(unit["source"], f"<reference {unit['label']}>", "exec"), namespace)
-    return types.SimpleNamespace(**{name: value for name, value in namespace.items()
-                                    if not name.startswith("__")})
+    answers = {name: value for name, value in namespace.items() if not name.startswith("__")}
+    return types.SimpleNamespace(**answers, course=course)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from . import course
+from .course import HOMEWORKS, Course
 
 PACKAGE = Path(__file__).resolve().parent
 # The modules a self-check runs: loading, the child process, the public checks and the CLI.
-STUDENT_MODULES = ("__init__.py", "course.py", "load.py", "check.py", "cli.py", "compare.py",
-                   "run/__init__.py", "run/callables.py", "run/child.py", "run/confine.py",
-                   "run/executor.py", "run/explain.py", "run/sandbox.py", "run/student.py", "run/wire.py",
-                   "run/zygote.py")
+# Only portable modules: no fork server, namespaces or other Linux-only machinery of the grader.
+STUDENT_MODULES = ("__init__.py", "course.py", "discover.py", "load.py", "text.py", "check.py", "cli.py",
+                   "run/__init__.py", "run/callables.py", "run/executor.py", "run/explain.py",
+                   "run/portable.py", "run/protocol.py", "run/wire.py")
 DATA_FILES = ("digits.npz", "README.md")
 
 
@@ -24,15 +24,15 @@ class ReleaseError(Exception):
     pass
 
 
-def release(target: Path) -> list[Path]:
-    """Write the bundle into ``target`` (new or empty); returns the files written."""
+def release(course: Course, target: Path) -> list[Path]:
+    """Write the bundle of ``course`` into ``target`` (new or empty); returns the files written."""
     if target.exists() and any(target.iterdir()):
         raise ReleaseError(f"{target} 不是空文件夹 / is not empty")
-    copies = {course.ASSIGNMENTS / h / f"{h}.ipynb": [target / "assignments" / h / f"{h}.ipynb",
+    copies = {course.release_notebook(h): [target / "assignments" / h / f"{h}.ipynb",
                                                       target / "autograder" / "public" / f"{h}.ipynb"]
-              for h in course.HOMEWORKS}
+              for h in HOMEWORKS}
     copies |= {PACKAGE / module: [target / "autograder" / module] for module in STUDENT_MODULES}
-    copies |= {course.DATA / name: [target / "data" / name] for name in DATA_FILES}
+    copies |= {course.data / name: [target / "data" / name] for name in DATA_FILES}
     copies |= {PACKAGE / "bundle" / "README.md": [target / "README.md"],
                PACKAGE / "bundle" / "pyproject.toml": [target / "pyproject.toml"],
                PACKAGE / "bundle" / "test_public_checks.py": [target / "tests" / "test_public_checks.py"]}

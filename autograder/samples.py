@@ -9,15 +9,16 @@ import ast
 import json
 import re
 
-from . import course, load
+from . import load
+from .course import Course
 
 SOLUTION_MARKER = re.compile(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)")
 
 
-def answered_notebook(homework: str) -> dict:
+def answered_notebook(course: Course, homework: str) -> dict:
     """The release notebook with every answer cell filled in as the reference does it."""
     answers = {}
-    for cell in load.source_notebook(homework)["cells"]:
+    for cell in load.source_notebook(course, homework)["cells"]:
         meta = load.nbgrader_metadata(cell)
         if meta.get("grade_id") and meta.get("solution"):
             answers[meta["grade_id"]] = SOLUTION_MARKER.sub("", load.source_text(cell))

@@ -15,12 +15,17 @@ import warnings
 from hypothesis.errors import Flaky
 
 from . import hidden, load
+from .course import Course
 from .compare import Failed
 from .reference import reference
-from .run.sandbox import ChildDied, ChildTimeout, Isolation
+from .run.protocol import ChildDied, ChildTimeout
+from .run.sandbox import Isolation
 from .run.student import NotDone, OutOfTime, SandboxBackend, Student, StudentRaised, notes
 
 HOMEWORK_BUDGET = 120.0  # seconds of wall time for all hidden tests of one homework
+# Characters of a part's message kept: far more than any message of ours, far less than what a
+# submission that forges its replies could make the results hold.
+OUTPUT_LIMIT = 8000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +59,10 @@ class Part:
     test: object  # part(student, ref), or None for a written part
 
 
-def parts(homework: str) -> list[Part]:
+def parts(course: Course, homework: str) -> list[Part]:
     """The graded parts of ``homework`` in notebook order, with their tests and points."""
     tests = hidden.tests(homework)
-    cells = load.graded_cells(homework)
+    cells = load.graded_cells(course, homework)
     autograded = {cell.grade_id for cell in cells if not cell.manual}
     if autograded != set(tests):
         raise RuntimeError(f"{homework}: test cells {sorted(autograded ^ set(tests))} have no "
@@ -101,7 +106,11 @@ def run_part(part: Part, student: Student, ref) -> TestResult:
     if status != "passed":
         output += notes(student.backend.problems)
     score = part.points if status == "passed" else 0.0
-    return TestResult(part.name, score, part.points, status, output)
+    return TestResult(part.name, score, part.points, status, capped(output))
+
+
+def capped(output: str) -> str:
+    return output if len(output) <= OUTPUT_LIMIT else output[:OUTPUT_LIMIT] + " …"
 
 
 def _left_for_a_person(part: Part) -> TestResult:
@@ -115,28 +124,26 @@ def result_of(student_id: str, homework: str, tests: list[TestResult]) -> Homewo
                           sum(test.max_score for test in graded), tuple(tests))
 
 
-def unreadable(submission: load.Submission, reason: str) -> HomeworkResult:
+def unreadable(course: Course, submission: load.Submission, reason: str) -> HomeworkResult:
     """Every part errors with the same reason (a file that cannot be read or run at all)."""
     tests = [_left_for_a_person(part) if part.manual
              else TestResult(part.name, 0.0, part.points, "error", reason)
-             for part in parts(submission.homework)]
+             for part in parts(course, submission.homework)]
     return result_of(submission.student, submission.homework, tests)
 
 
-def grade_submission(submission: load.Submission, isolation: Isolation,
+def grade_submission(course: Course, submission: load.Submission, isolation: Isolation,
                      budget: float = HOMEWORK_BUDGET) -> HomeworkResult:
-    """Grade one (student, homework) in a confined child process."""
+    """Grade one (student, homework) of ``course`` in a confined child process."""
     try:
-        program = submission.program()
+        program = submission.program(course)
     except load.SubmissionError as error:
-        return unreadable(submission, f"无法读取提交 / cannot read the submission: {error}")
-    except OSError as error:
-        return unreadable(submission, f"无法读取文件 / cannot read the file: {error.strerror}")
+        return unreadable(course, submission, f"无法读取提交 / cannot read the submission: {error}")
     deadline = time.monotonic() + budget
     backend = SandboxBackend(isolation, deadline=deadline)
     student = Student(backend, deadline=deadline)
-    ref = reference(submission.homework)
-    by_name = {part.name: part for part in parts(submission.homework)}
+    ref = reference(course, submission.homework)
+    by_name = {part.name: part for part in parts(course, submission.homework)}
     done: dict[str, TestResult] = {}
     try:
         for kind, item in program:
@@ -149,4 +156,8 @@ def grade_submission(submission: load.Submission, isolation: Isolation,
                 done[name] = run_part(part, student, ref)
     finally:
         backend.close()
-    return result_of(submission.student, submission.homework, [done[name] for name in by_name])
+    tests = [done[name] for name in by_name]
+    if submission.note:
+        tests = [dataclasses.replace(test, output=f"注意 / note: {submission.note}\n{test.output}".rstrip())
+                 if test.status != "manual" else test for test in tests]
+    return result_of(submission.student, submission.homework, tests)

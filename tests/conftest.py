@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder import course, load
+from autograder import load, score
+from autograder.course import HOMEWORKS, Course
 from autograder.run.sandbox import SANDBOX_UID_BASE, detect_isolation, grader_pid_of
 
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = Course.at(ROOT)
 FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLES = ROOT / "data" / "submissions"
 LOSES = re.compile(r"^# loses: (.*)$", re.MULTILINE)
 
 
@@ -20,10 +24,15 @@ def isolation():
     return detect_isolation()
 
 
+def grade(submission: load.Submission, isolation=None, **options):
+    """``submission`` graded as ``nnhw grade`` grades it, in this repository's course."""
+    return score.grade_submission(COURSE, submission, isolation or detect_isolation(), **options)
+
+
 def reference_module(homework: str) -> str:
     """The reference answers of ``homework`` as one module (the answer cells of its source)."""
-    source = load.Submission("reference", homework, course.source_notebook(homework))
-    return "\n\n".join(unit["source"] for kind, unit in source.program() if kind == "code")
+    source = load.Submission("reference", homework, COURSE.source_notebook(homework))
+    return "\n\n".join(unit["source"] for kind, unit in source.program(COURSE) if kind == "code")
 
 
 def patched_submission(folder: Path, homework: str, patch: str) -> load.Submission:
@@ -47,7 +56,7 @@ def secret_lines(homework: str) -> set[str]:
     """Every line inside a solution or hidden-test region of the source notebook that says
     something (a bare ``break`` or ``)`` is syntax, not an answer)."""
     lines = set()
-    for cell in load.source_notebook(homework)["cells"]:
+    for cell in load.source_notebook(COURSE, homework)["cells"]:
         for _, body in REGION.findall(load.source_text(cell)):
             lines |= {line.strip() for line in body.splitlines() if _says_something(line)}
     return lines
@@ -70,8 +79,6 @@ def describe(result) -> str:
     return "\n".join(f"{t.name}: {t.status}\n{t.output}" for t in result.tests
                      if t.status not in ("passed", "manual"))
 
-
-HOMEWORKS = course.HOMEWORKS
 
 
 def sandbox_processes() -> list[str]:

@@ -3,9 +3,9 @@
 left a name undefined (an error to fix, not a part "not done yet")."""
 from __future__ import annotations
 
-from autograder import check
+from autograder import check, load
 from autograder.run.executor import Executor
-from conftest import FIXTURES, patched_submission, reference_module
+from conftest import COURSE, FIXTURES, patched_submission, reference_module
 
 STUDENT = "def square(x):\n    return x * x + 1  # off by one\n"
 
@@ -87,7 +87,7 @@ def test_grading_never_evaluates_twice():
 def test_nnhw_check_shows_what_a_mean_instead_of_a_sum_gives(tmp_path):
     wrong = (FIXTURES / "wrong" / "hw2_logistic" / "mean_not_sum.py").read_text(encoding="utf-8")
     submission = patched_submission(tmp_path / "student", "hw2_logistic", wrong)
-    results = {r.part: r for r in check.check(submission.path, "hw2_logistic").results}
+    results = {r.part: r for r in check.check(COURSE, submission).results}
     detail = results["logistic_loss_values"].detail
     assert results["logistic_loss_values"].status == "wrong"
     assert "得到 / got: 0.6931471805599453    ← logistic_loss(np.zeros(3), X_DEMO, Y_DEMO)" in detail
@@ -97,7 +97,7 @@ def test_nnhw_check_shows_what_a_mean_instead_of_a_sum_gives(tmp_path):
 
 def test_data_that_cannot_be_found_is_named_as_the_cause_not_as_not_done(tmp_path):
     submission = patched_submission(tmp_path / "student", "hw5_mlp", "")  # no data/ above it
-    results = {r.part: r for r in check.check(submission.path, "hw5_mlp").results}
+    results = {r.part: r for r in check.check(COURSE, submission).results}
     for part in ("digits_accuracy", "digits_deterministic"):
         assert results[part].status == "error", results[part]
         assert "because an earlier cell failed: cell demo-load-digits" in results[part].detail
@@ -109,12 +109,12 @@ def test_a_syntax_error_is_the_cause_and_a_missing_function_is_not_done(tmp_path
     module = tmp_path / "student" / "hw2_logistic.py"
     module.parent.mkdir()
     module.write_text("import numpy as np\ndef sigmoid(z):\n    return (1 / (1 + np.exp(-z))\n")
-    results = {r.part: r for r in check.check(module, "hw2_logistic").results}
+    results = {r.part: r for r in check.check(COURSE, load.Submission("student", "hw2_logistic", module)).results}
     for part in ("sigmoid_values", "sigmoid_stable"):  # the module that failed defines sigmoid
         assert results[part].status == "error" and "SyntaxError" in results[part].detail, results[part]
     assert results["logistic_loss_values"].status == "not done"  # it never mentions logistic_loss
     reference = reference_module("hw2_logistic")
     module.write_text(reference[:reference.index("def descent_check")])
-    results = {r.part: r for r in check.check(module, "hw2_logistic").results}
+    results = {r.part: r for r in check.check(COURSE, load.Submission("student", "hw2_logistic", module)).results}
     assert results["descent_check"].status == "not done", results["descent_check"]
     assert results["sigmoid_values"].status == "passed"

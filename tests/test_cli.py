@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,11 +12,11 @@ import time
 
 import pytest
 
-from autograder import course
-from conftest import sandbox_processes
+from autograder.course import HOMEWORKS
+from conftest import ROOT, SAMPLES as SAMPLE_FOLDER, sandbox_processes
 
-SAMPLES = sorted((course.DATA / "submissions").iterdir())
-FAST_SAMPLES = [course.DATA / "submissions" / name for name in ("partial", "syntax_error", "cheater")]
+SAMPLES = sorted(SAMPLE_FOLDER.iterdir())
+FAST_SAMPLES = [SAMPLE_FOLDER / name for name in ("partial", "syntax_error", "cheater")]
 RESULT_KEYS = {"student", "homework", "score", "max_score", "tests"}
 TEST_KEYS = {"name", "score", "max_score", "status", "output"}
 
@@ -30,6 +31,10 @@ def samples(tmp_path_factory):
     out = tmp_path_factory.mktemp("samples") / "out"
     completed = nnhw("grade", *SAMPLES, "--out", out, "--workers", "2")
     return completed, out, json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def progress_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if re.match(r"\[\s*\d+/\d+\]", line)]
 
 
 def find(results, student, homework):
@@ -53,7 +58,7 @@ def test_main_job_grades_every_sample(samples):
 
 def test_scores_of_the_samples(samples):
     _, _, results = samples
-    for homework in course.HOMEWORKS:
+    for homework in HOMEWORKS:
         reference = find(results, "reference", homework)
         assert reference["score"] == reference["max_score"]
         assert find(results, "stubs", homework)["score"] == 0
@@ -71,7 +76,7 @@ def test_grades_csv_has_a_row_per_student_and_a_column_per_homework(samples):
                                                  "stubs", "syntax_error"]
     partial = next(row for row in rows if row["student"] == "partial")
     assert partial["hw5_mlp"] == "" and float(partial["total"]) == sum(
-        float(partial[h]) for h in course.HOMEWORKS if partial[h])
+        float(partial[h]) for h in HOMEWORKS if partial[h])
 
 
 def test_feedback_is_bilingual_and_never_shows_test_code(samples):
@@ -81,7 +86,7 @@ def test_feedback_is_bilingual_and_never_shows_test_code(samples):
                                        "syntax_error"]
     text = (out / "feedback" / "partial.md").read_text(encoding="utf-8")
     assert "性质 / property" in text and "反例 / counterexample" in text and "期望 / expected" in text
-    hidden_sources = "".join(p.read_text() for p in (course.ROOT / "autograder" / "hidden").glob("*.py"))
+    hidden_sources = "".join(p.read_text() for p in (ROOT / "autograder" / "hidden").glob("*.py"))
     for file in files:
         content = file.read_text(encoding="utf-8")
         for marker in ("def _", "@given", "@prop", "ref.", "hypothesis", "expect_close", "Traceback"):
@@ -94,7 +99,8 @@ def test_feedback_is_bilingual_and_never_shows_test_code(samples):
 def test_progress_and_summary(samples):
     completed, _, _ = samples
     assert completed.stderr.count("/17]") == 17
-    assert "17 submissions graded; 0 could not be run at all" in completed.stdout
+    assert "17 submissions: 17 graded, 0 reused from the journal; 0 could not be run at all" \
+        in completed.stdout
 
 
 def test_grading_twice_gives_identical_bytes(tmp_path):
@@ -106,8 +112,8 @@ def test_grading_twice_gives_identical_bytes(tmp_path):
 
 
 def test_single_files_and_module_submissions(tmp_path):
-    notebook = course.DATA / "submissions" / "partial" / "hw3_perceptron" / "hw3_perceptron.ipynb"
-    module = course.DATA / "submissions" / "partial" / "hw2_logistic.py"
+    notebook = SAMPLE_FOLDER / "partial" / "hw3_perceptron" / "hw3_perceptron.ipynb"
+    module = SAMPLE_FOLDER / "partial" / "hw2_logistic.py"
     completed = nnhw("grade", notebook, module, "--out", tmp_path / "out")
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert [(r["student"], r["homework"]) for r in results] == [
@@ -139,7 +145,8 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path):
     assert not (out / "results.json").exists()
     resumed = nnhw("grade", *SAMPLES, "--out", out)
     assert resumed.returncode == 0
-    assert resumed.stderr.count("/17]") == 17 - graded_before  # only the missing ones
+    assert len(progress_lines(resumed.stderr)) == 17 - graded_before  # only the missing ones
+    assert f"{17 - graded_before} graded, {graded_before} reused from the journal" in resumed.stdout
     results = json.loads((out / "results.json").read_text())
     assert len(results) == 17 and find(results, "reference", "hw4_xor")["score"] == 22
     forced = nnhw("grade", SAMPLES[0], "--out", out, "--force")

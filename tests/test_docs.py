@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import course
+from conftest import ROOT
 
 pytestmark = pytest.mark.slow
-GUIDE = course.ROOT / "docs" / "ta-guide.md"
+GUIDE = ROOT / "docs" / "ta-guide.md"
 
 
 def shell_blocks(text: str) -> list[str]:
@@ -26,7 +26,7 @@ def test_the_ta_guide_runs_as_written(tmp_path):
     copy = tmp_path / "course"
     copy.mkdir()
     for name in ("solutions", "assignments", "data", "nbgrader_config.py"):
-        source = course.ROOT / name
+        source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, copy / name, symlinks=True)
         else:

@@ -6,8 +6,10 @@ import shutil
 
 import pytest
 
-from autograder import course, load, score
-from autograder.load import SubmissionError, find_submissions
+from autograder import load
+from autograder.discover import find_submissions
+from autograder.load import SubmissionError
+from conftest import COURSE, SAMPLES, grade
 
 
 def notebook(cells, nbformat=4) -> str:
@@ -22,7 +24,7 @@ def code(source, **nbgrader) -> dict:
 
 def test_finds_every_layout(tmp_path):
     (tmp_path / "submitted" / "alice" / "hw2_logistic").mkdir(parents=True)
-    shutil.copy(course.release_notebook("hw2_logistic"),
+    shutil.copy(COURSE.release_notebook("hw2_logistic"),
                 tmp_path / "submitted" / "alice" / "hw2_logistic" / "hw2_logistic.ipynb")
     (tmp_path / "submitted" / "bob").mkdir()
     (tmp_path / "submitted" / "bob" / "hw3_perceptron.py").write_text("x = 1\n")
@@ -56,14 +58,14 @@ def test_unreadable_notebooks_get_a_clear_message(tmp_path, content, says):
     path = tmp_path / "hw1_likelihood.ipynb"
     path.write_bytes(content)
     with pytest.raises(SubmissionError, match=says):
-        load.Submission("x", "hw1_likelihood", path).program()
+        load.Submission("x", "hw1_likelihood", path).program(COURSE)
 
 
 def test_unreadable_notebook_is_an_error_row_for_every_part(tmp_path, isolation):
     path = tmp_path / "eve" / "hw1_likelihood.ipynb"
     path.parent.mkdir()
     path.write_bytes(b"\x89PNG not a notebook")
-    result = score.grade_submission(load.Submission("eve", "hw1_likelihood", path), isolation)
+    result = grade(load.Submission("eve", "hw1_likelihood", path), isolation)
     auto = [t for t in result.tests if t.status != "manual"]
     assert result.score == 0 and {t.status for t in auto} == {"error"}
     assert all("UTF-8" in t.output for t in auto)
@@ -83,7 +85,7 @@ def test_test_cells_are_never_taken_from_a_submission_and_setup_comes_from_the_r
     ]
     path = tmp_path / "hw3_perceptron.ipynb"
     path.write_text(notebook(cells))
-    steps = load.Submission("joy", "hw3_perceptron", path).program()
+    steps = load.Submission("joy", "hw3_perceptron", path).program(COURSE)
     setup, *own = [item for kind, item in steps if kind == "code"]
     assert "X_EXAMPLE = np.array" in setup["source"]  # the untouched release's, not the submission's
     assert [u["label"] for u in own] == ["cell answer-f", "cell 5"]
@@ -94,13 +96,13 @@ def test_test_cells_are_never_taken_from_a_submission_and_setup_comes_from_the_r
 def test_answers_moved_to_new_cells_and_deleted_cells_still_grade(tmp_path, isolation):
     """A student who deleted the answer cells and wrote everything in fresh cells is graded on
     what they wrote, like nbgrader would."""
-    reference = load.Submission("r", "hw5_mlp", load.course.source_notebook("hw5_mlp"))
-    sources = [unit["source"] for kind, unit in reference.program()
+    reference = load.Submission("r", "hw5_mlp", COURSE.source_notebook("hw5_mlp"))
+    sources = [unit["source"] for kind, unit in reference.program(COURSE)
                if kind == "code" and not unit["label"].startswith("cell setup-")]
     path = tmp_path / "fay" / "hw5_mlp.ipynb"
     path.parent.mkdir()
     path.write_text(notebook([code(source) for source in sources]))
-    result = score.grade_submission(load.Submission("fay", "hw5_mlp", path), isolation)
+    result = grade(load.Submission("fay", "hw5_mlp", path), isolation)
     assert result.score == result.max_score
 
 
@@ -112,7 +114,7 @@ def test_duplicated_grade_ids_run_in_order(tmp_path, isolation):
     path = tmp_path / "gus" / "hw5_mlp.ipynb"
     path.parent.mkdir()
     path.write_text(notebook(cells))
-    result = score.grade_submission(load.Submission("gus", "hw5_mlp", path), isolation)
+    result = grade(load.Submission("gus", "hw5_mlp", path), isolation)
     statuses = {t.name: t.status for t in result.tests}
     assert statuses["count_parameters"] == "passed" and statuses["forward_macs"] == "error"
 
@@ -121,15 +123,14 @@ def test_an_empty_notebook_is_not_done(tmp_path, isolation):
     path = tmp_path / "hal" / "hw3_perceptron.ipynb"
     path.parent.mkdir()
     path.write_text(notebook([]))
-    result = score.grade_submission(load.Submission("hal", "hw3_perceptron", path), isolation)
+    result = grade(load.Submission("hal", "hw3_perceptron", path), isolation)
     assert all("not done yet" in t.output for t in result.tests if t.status != "manual")
 
 
 def test_a_syntax_error_is_reported_where_it_is(isolation):
     submission = load.Submission("syntax_error", "hw3_perceptron",
-                                 course.DATA / "submissions" / "syntax_error" / "hw3_perceptron"
-                                 / "hw3_perceptron.ipynb")
-    result = score.grade_submission(submission, isolation)
+                                 SAMPLES / "syntax_error" / "hw3_perceptron" / "hw3_perceptron.ipynb")
+    result = grade(submission, isolation)
     failing = [t for t in result.tests if t.status == "error"]
     assert failing and all("SyntaxError" in t.output and "answer-perceptron_train" in t.output
                            for t in failing)
@@ -142,7 +143,7 @@ def test_each_part_is_judged_where_its_test_cell_stands(tmp_path, isolation):
     above it, and an answer written below its test cell does not count for it."""
     from autograder.samples import answered_notebook, with_extra_cell
 
-    notebook = with_extra_cell(answered_notebook("hw5_mlp"),
+    notebook = with_extra_cell(answered_notebook(COURSE, "hw5_mlp"),
                                "def count_parameters(sizes):\n    return 0\n")
     moved = next(c for c in notebook["cells"]
                  if load.nbgrader_metadata(c).get("grade_id") == "answer-counting")
@@ -151,12 +152,12 @@ def test_each_part_is_judged_where_its_test_cell_stands(tmp_path, isolation):
     path = tmp_path / "ivy" / "hw5_mlp.ipynb"
     path.parent.mkdir()
     path.write_text(json.dumps(notebook), encoding="utf-8")
-    result = score.grade_submission(load.Submission("ivy", "hw5_mlp", path), isolation)
+    result = grade(load.Submission("ivy", "hw5_mlp", path), isolation)
     statuses = {t.name: t.status for t in result.tests}
     assert statuses["count_parameters"] == statuses["forward_macs"] == "error"  # not yet defined
     assert statuses["digits_accuracy"] == "passed"
 
-    early = with_extra_cell(answered_notebook("hw5_mlp"), "def count_parameters(sizes):\n    return 0\n")
+    early = with_extra_cell(answered_notebook(COURSE, "hw5_mlp"), "def count_parameters(sizes):\n    return 0\n")
     path.write_text(json.dumps(early), encoding="utf-8")
-    result = score.grade_submission(load.Submission("ivy", "hw5_mlp", path), isolation)
+    result = grade(load.Submission("ivy", "hw5_mlp", path), isolation)
     assert result.score == result.max_score  # the redefinition comes after every test cell

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder import course, load, score
-from autograder.run.sandbox import detect_isolation
+from autograder import load, score
+from autograder.course import HOMEWORKS
+from conftest import COURSE, ROOT, grade
 
 pytestmark = pytest.mark.slow
 
-PARTIAL = course.DATA / "submissions" / "partial"
+PARTIAL = COURSE.data / "submissions" / "partial"
 BIN = Path(sys.executable).parent
 
 
@@ -47,11 +48,11 @@ def place(course_dir: Path, student: str, homework: str, notebook) -> Path:
 
 
 def released(homework: str) -> dict:
-    return json.loads(course.release_notebook(homework).read_text(encoding="utf-8"))
+    return json.loads(COURSE.release_notebook(homework).read_text(encoding="utf-8"))
 
 
 def with_answer(homework: str, grade_id: str, source: str, start: dict | None = None) -> dict:
-    notebook = start or json.loads(course.source_notebook(homework).read_text(encoding="utf-8"))
+    notebook = start or json.loads(COURSE.source_notebook(homework).read_text(encoding="utf-8"))
     release_cell(notebook, grade_id)["source"] = source
     return notebook
 
@@ -62,12 +63,12 @@ def course_dir(tmp_path_factory):
     plain nbgrader (real kernels)."""
     root = tmp_path_factory.mktemp("course")
     for name in ("solutions", "data", "nbgrader_config.py"):
-        source = course.ROOT / name
+        source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    for homework in course.HOMEWORKS:
+    for homework in HOMEWORKS:
         run("nbgrader", "generate_assignment", homework, "--force", cwd=root)
-        place(root, "reference", homework, course.source_notebook(homework))
-        place(root, "stubs", homework, course.release_notebook(homework))
+        place(root, "reference", homework, COURSE.source_notebook(homework))
+        place(root, "stubs", homework, COURSE.release_notebook(homework))
     for notebook in sorted(PARTIAL.glob("*/*.ipynb")):
         place(root, "partial", notebook.parent.name, notebook)
     # Turns every later cell, hidden tests included, into `pass` (full marks in plain nbgrader).
@@ -94,7 +95,7 @@ def binomial_log_likelihood(p, k, n):
     result = log_comb + from_k + from_rest
     return result[()] if result.ndim == 0 else result
 '''))
-    for homework in course.HOMEWORKS:
+    for homework in HOMEWORKS:
         run("nbgrader", "autograde", homework, "--force", cwd=root)
     return root
 
@@ -108,7 +109,7 @@ def gradebook_scores(root: Path, homework: str, student: str) -> dict[str, float
 
 
 def nnhw_scores(path: Path, student: str, homework: str) -> dict[str, float | None]:
-    result = score.grade_submission(load.Submission(student, homework, path), detect_isolation())
+    result = grade(load.Submission(student, homework, path))
     return {test.name: test.score for test in result.tests}
 
 
@@ -118,32 +119,32 @@ def autograded(scores: dict) -> dict:
 
 
 def test_release_notebooks_are_generated_from_the_source(course_dir):
-    for homework in course.HOMEWORKS:
+    for homework in HOMEWORKS:
         generated = json.loads((course_dir / "assignments" / homework / f"{homework}.ipynb").read_text())
-        committed = json.loads(course.release_notebook(homework).read_text())
+        committed = json.loads(COURSE.release_notebook(homework).read_text())
         assert generated == committed, f"assignments/{homework} is stale: run nbgrader generate_assignment"
 
 
 def test_release_has_no_solution_and_no_hidden_test():
-    for homework in course.HOMEWORKS:
-        text = course.release_notebook(homework).read_text(encoding="utf-8")
+    for homework in HOMEWORKS:
+        text = COURSE.release_notebook(homework).read_text(encoding="utf-8")
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "grade_part",
                        "import autograder", "参考答案 / Model answer", "Rubric for TAs"):
             assert marker not in text, (homework, marker)
-        source = course.source_notebook(homework).read_text(encoding="utf-8")
+        source = COURSE.source_notebook(homework).read_text(encoding="utf-8")
         assert source.count("BEGIN SOLUTION") > 0 and source.count("grade_part") > 0
 
 
-@pytest.mark.parametrize("homework", course.HOMEWORKS)
+@pytest.mark.parametrize("homework", HOMEWORKS)
 def test_reference_notebooks_validate(homework):
-    completed = run("nbgrader", "validate", course.source_notebook(homework), cwd=course.ROOT)
+    completed = run("nbgrader", "validate", COURSE.source_notebook(homework), cwd=ROOT)
     assert "Success! Your notebook passes all the tests." in completed.stdout
 
 
-@pytest.mark.parametrize("homework", course.HOMEWORKS)
+@pytest.mark.parametrize("homework", HOMEWORKS)
 def test_plain_autograde_matches_nnhw_grade(course_dir, homework):
     reference = gradebook_scores(course_dir, homework, "reference")
-    points = {p.name: p.points for p in score.parts(homework)}
+    points = {p.name: p.points for p in score.parts(COURSE, homework)}
     assert reference == {name: (None if name.startswith("written-") else points[name])
                          for name in points}
     assert all(not value for value in gradebook_scores(course_dir, homework, "stubs").values())
@@ -162,7 +163,7 @@ def test_a_warning_on_stderr_costs_nothing(course_dir):
 
 def test_skip_tags_and_deleted_test_cells_do_not_help(course_dir):
     scores = gradebook_scores(course_dir, "hw5_mlp", "skipper")
-    assert set(scores) == {p.name for p in score.parts("hw5_mlp")}  # the deleted cell is back
+    assert set(scores) == {p.name for p in score.parts(COURSE, "hw5_mlp")}  # the deleted cell is back
     assert all(not value for value in scores.values())
 
 

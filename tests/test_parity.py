@@ -12,26 +12,27 @@ import shutil
 
 import pytest
 
-from autograder import check, load, score
+from autograder import check, load
+from autograder.course import HOMEWORKS
 from autograder.samples import answered_notebook, with_answers_replaced
-from conftest import fixture_files
+from conftest import COURSE, fixture_files, grade
 
 
 @pytest.mark.parametrize("fixture", [None, *fixture_files("wrong"), *fixture_files("right")],
                          ids=lambda p: "reference" if p is None else f"{p.parent.name}/{p.stem}")
 def test_public_checks_never_fail_what_the_hidden_tests_pass(fixture, isolation, tmp_path):
-    homeworks = [fixture.parent.name] if fixture else load.course.HOMEWORKS
+    homeworks = [fixture.parent.name] if fixture else HOMEWORKS
     (tmp_path / "data").mkdir()  # where hw5's notebook looks for the digits: a folder above it
-    shutil.copy(load.course.DATA / "digits.npz", tmp_path / "data" / "digits.npz")
+    shutil.copy(COURSE.data / "digits.npz", tmp_path / "data" / "digits.npz")
     for homework in homeworks:
-        notebook = answered_notebook(homework)
+        notebook = answered_notebook(COURSE, homework)
         if fixture:
             notebook = with_answers_replaced(notebook, fixture.read_text(encoding="utf-8"))
         path = tmp_path / "student" / homework / f"{homework}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(notebook, ensure_ascii=False), encoding="utf-8")
-        hidden = score.grade_submission(load.Submission("student", homework, path), isolation)
-        public = check.check(path, homework)
+        submission = load.Submission("student", homework, path)
+        hidden, public = grade(submission, isolation), check.check(COURSE, submission)
         passed = {t.name for t in hidden.tests if t.status == "passed"}
         refused = {r.part: r for r in public.results if r.status != "passed"}
         assert not passed & set(refused), [(part, refused[part]) for part in passed & set(refused)]

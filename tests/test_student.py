@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import check, course
+from autograder import check
+from autograder.course import HOMEWORKS
 from autograder.release import release
 from autograder.samples import answered_notebook
-from conftest import secret_lines
+from conftest import COURSE, secret_lines
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bundle") / "nnhw-student"
-    release(folder)
+    release(COURSE, folder)
     return folder
 
 
@@ -43,7 +44,7 @@ def in_bundle(python: Path, bundle: Path, *args) -> subprocess.CompletedProcess:
 
 def test_bundle_holds_what_a_student_needs_and_nothing_more(bundle):
     files = {p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()}
-    for homework in course.HOMEWORKS:
+    for homework in HOMEWORKS:
         assert f"assignments/{homework}/{homework}.ipynb" in files
     assert {"README.md", "pyproject.toml", "data/digits.npz", "data/README.md",
             "tests/test_public_checks.py", "autograder/check.py"} <= files
@@ -59,7 +60,7 @@ def test_no_line_of_an_answer_or_a_hidden_test_is_in_the_bundle(bundle):
         if path.suffix == ".ipynb":  # compare cell sources, not JSON-escaped text
             text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"])
         content = {line.strip() for line in text.splitlines()}
-        for homework in course.HOMEWORKS:
+        for homework in HOMEWORKS:
             leaked = secret_lines(homework) & content
             assert not leaked, (path.relative_to(bundle), homework, sorted(leaked)[:5])
 
@@ -69,7 +70,7 @@ def test_stubs_read_not_done_yet(bundle, bundle_python):
     assert completed.returncode == 1
     parts = [line for line in completed.stdout.splitlines() if line.startswith("  ") and "/" in line
              and not line.startswith("    ")]
-    expected = sum(len(check.public_parts(h)) for h in course.HOMEWORKS)
+    expected = sum(len(check.public_parts(COURSE, h)) for h in HOMEWORKS)
     assert len(parts) == expected and all("尚未完成 / not done yet" in line for line in parts), \
         completed.stdout
     assert "hidden tests will grade more" in completed.stdout
@@ -83,9 +84,9 @@ def test_stubs_read_not_done_yet(bundle, bundle_python):
 
 
 def test_answered_notebooks_pass_every_public_check(bundle, bundle_python, tmp_path):
-    for homework in course.HOMEWORKS:
+    for homework in HOMEWORKS:
         path = bundle / "assignments" / homework / f"{homework}.ipynb"
-        path.write_text(json.dumps(answered_notebook(homework), ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps(answered_notebook(COURSE, homework), ensure_ascii=False), encoding="utf-8")
     completed = in_bundle(bundle_python, bundle, "-m", "autograder.cli", "check")
     assert completed.returncode == 0, completed.stdout
     assert "all tests passed" not in completed.stdout.lower()
@@ -101,15 +102,15 @@ def test_the_grader_is_not_in_the_bundle(bundle, bundle_python):
 def test_release_refuses_a_folder_in_use(bundle):
     from autograder.release import ReleaseError
     with pytest.raises(ReleaseError):
-        release(bundle)
+        release(COURSE, bundle)
 
 
-@pytest.mark.parametrize("homework", course.HOMEWORKS)
+@pytest.mark.parametrize("homework", HOMEWORKS)
 def test_release_notebooks_render_to_html(homework):
     import nbformat
     from nbconvert import HTMLExporter
 
-    notebook = nbformat.read(str(course.release_notebook(homework)), as_version=4)
+    notebook = nbformat.read(str(COURSE.release_notebook(homework)), as_version=4)
     nbformat.validate(notebook)
     html, _ = HTMLExporter().from_notebook_node(notebook)
     assert "YOUR CODE HERE" in html and "Checklist" in html

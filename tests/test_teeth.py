@@ -6,22 +6,20 @@ from __future__ import annotations
 import pytest
 
 from autograder import load, score
-from conftest import (HOMEWORKS, describe, expected_losses, fixture_files, lost_parts,
-                      patched_submission)
+from conftest import (COURSE, HOMEWORKS, describe, expected_losses, fixture_files, grade,
+                      lost_parts, patched_submission)
 
 
 @pytest.mark.parametrize("homework", HOMEWORKS)
 def test_reference_gets_every_autograded_point(homework, isolation):
-    submission = load.Submission("reference", homework, load.course.source_notebook(homework))
-    result = score.grade_submission(submission, isolation)
+    result = grade(load.Submission("reference", homework, COURSE.source_notebook(homework)), isolation)
     assert result.score == result.max_score > 0, describe(result)
     assert {t.status for t in result.tests} == {"passed", "manual"}
 
 
 @pytest.mark.parametrize("homework", HOMEWORKS)
 def test_blank_stubs_get_zero_and_say_not_done(homework, isolation):
-    submission = load.Submission("stubs", homework, load.course.release_notebook(homework))
-    result = score.grade_submission(submission, isolation)
+    result = grade(load.Submission("stubs", homework, COURSE.release_notebook(homework)), isolation)
     auto = [t for t in result.tests if t.status != "manual"]
     assert result.score == 0 and auto
     for test in auto:
@@ -33,10 +31,10 @@ def test_blank_stubs_get_zero_and_say_not_done(homework, isolation):
 def test_fixture_loses_exactly_its_parts(fixture, isolation, tmp_path):
     homework = fixture.parent.name
     submission = patched_submission(tmp_path / fixture.stem, homework, fixture.read_text("utf-8"))
-    result = score.grade_submission(submission, isolation)
+    result = grade(submission, isolation)
     expected = expected_losses(fixture)
     assert lost_parts(result) == expected, describe(result)
-    names = {part.name for part in score.parts(homework)}
+    names = {part.name for part in score.parts(COURSE, homework)}
     assert expected <= names, f"fixture names unknown parts: {expected - names}"
 
 

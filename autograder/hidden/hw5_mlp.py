@@ -8,7 +8,6 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from .. import course
 from ..compare import Text, call_text, expect_exact_int, fail, numeric_array
 from . import part, prop
 
@@ -96,18 +95,18 @@ def answer_V_3(student, ref):
 
 
 # -- the digit network ----------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def digits() -> dict:
-    with np.load(course.DATA / "digits.npz") as data:
+@functools.lru_cache(maxsize=2)
+def digits(data_folder) -> dict:
+    with np.load(data_folder / "digits.npz") as data:
         return {key: data[key] for key in ("X_train", "y_train", "X_test", "y_test")}
 
 
-def _trained_predictions(student, again: bool = False) -> np.ndarray:
+def _trained_predictions(student, ref, again: bool = False) -> np.ndarray:
     """Held-out predictions of a network trained with seed 0 (kept for the submission, so the
     accuracy and the determinism parts share the first training)."""
     if not again and "digits" in student.memo:
         return student.memo["digits"]
-    data, slow = digits(), student.slow(TRAINING_TIMEOUT)
+    data, slow = digits(ref.course.data), student.slow(TRAINING_TIMEOUT)
     model = slow.keep("train_digits", data["X_train"], data["y_train"], seed=0)
     call = "predict_digits(train_digits(X_train, y_train, seed=0), X_test)"
     predicted = numeric_array(slow.predict_digits(model, data["X_test"]), call=call)
@@ -120,8 +119,8 @@ def _trained_predictions(student, again: bool = False) -> np.ndarray:
 
 @part
 def digits_accuracy(student, ref):
-    predicted = _trained_predictions(student)
-    accuracy = float(np.mean(predicted == digits()["y_test"]))
+    predicted = _trained_predictions(student, ref)
+    accuracy = float(np.mean(predicted == digits(ref.course.data)["y_test"]))
     if accuracy < ACCURACY_NEEDED:
         fail(f"留出集准确率 ≥ {ACCURACY_NEEDED}", f"held-out accuracy ≥ {ACCURACY_NEEDED}",
              call="predict_digits(train_digits(X_train, y_train, seed=0), X_test)",
@@ -130,7 +129,7 @@ def digits_accuracy(student, ref):
 
 @part
 def digits_deterministic(student, ref):
-    first, second = _trained_predictions(student), _trained_predictions(student, again=True)
+    first, second = _trained_predictions(student, ref), _trained_predictions(student, ref, again=True)
     if not np.array_equal(first, second):
         fail("同一个 seed 训练两次，预测相同", "training twice with the same seed predicts the same",
              call="train_digits(X_train, y_train, seed=0) twice",

@@ -194,8 +194,9 @@ def _same(old, new) -> bool:
 
 def main_loop(executor: Executor, requests_fd: int, replies_fd: int) -> None:
     """Serve requests until the grader closes the stream."""
+    frames = wire.FrameBuffer(wire.REQUESTS)
     while True:
-        request = wire.read_frame(requests_fd)
+        request = wire.read_frame(requests_fd, frames)
         if request is None:
             return
         try:
@@ -203,7 +204,8 @@ def main_loop(executor: Executor, requests_fd: int, replies_fd: int) -> None:
         except Exception as error:  # a malformed request is the grader's bug, not the student's
             reply = {"status": "protocol", "message": f"{type(error).__name__}: {error}"}
         try:
-            wire.write_frame(replies_fd, reply)
+            wire.write_frame(replies_fd, reply, wire.REPLIES)
         except (wire.WireError, MemoryError) as error:
-            wire.write_frame(replies_fd, {"status": "unsendable", "message": str(error)[:MESSAGE_LIMIT]})
+            wire.write_frame(replies_fd, {"status": "unsendable", "message": str(error)[:MESSAGE_LIMIT]},
+                             wire.REPLIES)
         sys.stdout.flush()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import ctypes
 import dataclasses
-import fcntl
 import functools
 import json
 import multiprocessing.util
@@ -21,7 +20,6 @@ import selectors
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import wire
+from .protocol import ChildDied, ChildTimeout
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
@@ -55,18 +54,6 @@ CHILD_ENV = {
     "MPLBACKEND": "Agg",
     "MPLCONFIGDIR": "/tmp/matplotlib",
 }
-
-
-class ChildTimeout(BaseException):
-    """The child did not answer in time (a BaseException, so hypothesis does not shrink it)."""
-
-    def __init__(self, seconds: float, why: str | None = None):
-        super().__init__(why or f"no answer within {seconds:g} s")
-        self.seconds = seconds
-
-
-class ChildDied(BaseException):
-    """The child ended or broke the protocol in the middle of a request."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,18 +231,77 @@ def exposed_paths() -> list[str]:
     return kept
 
 
-@functools.lru_cache(maxsize=1)
 def detect_isolation() -> Isolation:
     """The strongest mode this machine allows, found by starting one child in each."""
+    return _probe()[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _probe() -> tuple[Isolation, tuple[str, ...]]:
+    """(the strongest mode that works, why each stronger one failed)."""
+    if not sys.platform.startswith("linux"):
+        return Isolation("none"), (f"{sys.platform} has no Linux namespaces",)
     modes = ("root", "userns") if os.geteuid() == 0 else ("userns",)
+    failures = []
     for mode in modes:
+        child = ChildProcess(Isolation(mode))
         try:
-            with ChildProcess(Isolation(mode)) as child:
+            with child:
                 child.request({"op": "load", "units": []}, timeout=30)
-            return Isolation(mode)
-        except (ChildDied, ChildTimeout):
-            continue
-    return Isolation("none")
+            return Isolation(mode), tuple(failures)
+        except (ChildDied, ChildTimeout) as error:
+            said = bytes(child.stray_output).decode("utf-8", "replace").strip().splitlines()
+            failures.append(f"{mode}: {said[-1] if said else error}")
+    return Isolation("none"), tuple(failures)
+
+
+class WeakIsolation(Exception):
+    """Strong isolation is unavailable and weak isolation was not asked for; the message says
+    why and how to get strong isolation."""
+
+
+def strong_isolation(allow_weak: bool = False) -> Isolation:
+    """The isolation to grade with: a namespace mode, or mode ``none`` only when the TA asked
+    for it explicitly (``allow_weak``); WeakIsolation otherwise."""
+    if not sys.platform.startswith("linux"):
+        raise WeakIsolation(weak_isolation_advice(("namespaces exist only on Linux",)))
+    isolation, failures = _probe()
+    if isolation.mode == "none" and not allow_weak:
+        raise WeakIsolation(weak_isolation_advice(failures))
+    return isolation
+
+
+def _sysctl(name: str) -> str | None:
+    try:
+        return Path("/proc/sys", *name.split(".")).read_text().strip()
+    except OSError:
+        return None
+
+
+def weak_isolation_advice(failures) -> str:
+    """Why strong isolation is unavailable here, and the fix for this machine's case."""
+    if not sys.platform.startswith("linux"):
+        fix = ("在 Linux 上批改，或用 docs/security.md 中的容器（macOS/Windows 上用 Docker Desktop）/ "
+               "grade on Linux, or in the container of docs/security.md (Docker Desktop on macOS or Windows)")
+    elif _sysctl("kernel.apparmor_restrict_unprivileged_userns") == "1":
+        fix = ("Ubuntu 23.10 起（含 24.04 LTS）AppArmor 限制了非特权用户命名空间 / Ubuntu 23.10 and later "
+               "(24.04 LTS included) restrict unprivileged user namespaces through AppArmor: "
+               "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` (or run as root)")
+    elif _sysctl("kernel.unprivileged_userns_clone") == "0":
+        fix = "`sudo sysctl kernel.unprivileged_userns_clone=1` (or run as root)"
+    elif _sysctl("user.max_user_namespaces") == "0":
+        fix = "`sudo sysctl user.max_user_namespaces=15000` (or run as root)"
+    else:
+        fix = ("以 root 运行（例如 sudo），或在 docs/security.md 的容器中运行（容器需要 --cap-add SYS_ADMIN "
+               "--security-opt seccomp=unconfined）/ run as root (e.g. with sudo), or in the container of "
+               "docs/security.md (which needs --cap-add SYS_ADMIN --security-opt seccomp=unconfined)")
+    reasons = "; ".join(failures) or "no namespace could be created"
+    return (f"评分需要强隔离（root 或 Linux 用户命名空间），本机都不可用 / grading needs strong isolation "
+            f"(root, or Linux user namespaces), and this machine allows neither ({reasons}).\n"
+            f"解决办法 / fix: {fix}.\n"
+            f"若确实要在弱隔离下评分（学生代码只受资源限制，能读到参考答案）/ to grade anyway with weak "
+            f"isolation (rlimits and a process group only: student code can read the reference "
+            f"answers): --allow-weak-isolation")
 
 
 def become_subreaper() -> None:
@@ -297,6 +343,8 @@ class ChildProcess:
         self.output = output_read
         for fd in (self.requests, self.replies, self.output):
             os.set_blocking(fd, False)
+        import fcntl  # Linux only, as is everything this class does
+
         for fd in (self.requests, self.replies):
             try:  # large arguments and results cross in one go instead of 64 KiB at a time
                 fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES)
@@ -305,7 +353,7 @@ class ChildProcess:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.replies, selectors.EVENT_READ)
         self.selector.register(self.output, selectors.EVENT_READ)
-        self.inbox = bytearray()
+        self.frames = wire.FrameBuffer(wire.REPLIES)
 
     def close(self, grace: float = 0.5) -> None:
         """End the child and everything it started; safe to call twice."""
@@ -373,28 +421,20 @@ class ChildProcess:
         if not data:
             return False
         if fd == self.replies:
-            self.inbox += data
-            if len(self.inbox) > wire.MAX_FRAME_BYTES + 4:
-                self._died("sent a reply larger than the limit")
+            try:
+                self.frames.feed(data)
+            except wire.WireError as error:
+                self._died(f"sent a reply the grader refuses ({error})")
         else:
             room = STRAY_OUTPUT_LIMIT - len(self.stray_output)
             self.stray_output += data[:max(room, 0)]
         return True
 
     def _take_reply(self) -> dict | None:
-        if len(self.inbox) < 4:
-            return None
-        (size,) = struct.unpack(">I", self.inbox[:4])
-        if size > wire.MAX_FRAME_BYTES:
-            self._died("sent a reply larger than the limit")
-        if len(self.inbox) < 4 + size:
-            return None
-        body = bytes(self.inbox[4:4 + size])
-        del self.inbox[:4 + size]
         try:
-            return wire.loads(body)
-        except (ValueError, RecursionError) as error:
-            self._died(f"sent a malformed reply ({type(error).__name__})")
+            return self.frames.take()
+        except wire.WireError as error:
+            self._died(f"sent a reply the grader refuses ({error})")
 
     def _died(self, what: str):
         process = self.process

@@ -13,7 +13,8 @@ import time
 from ..compare import Failed, call_text, show
 from . import wire
 from .executor import Executor
-from .sandbox import ChildDied, ChildProcess, ChildTimeout, Isolation
+from .protocol import ChildDied, ChildTimeout, describe_problem, well_formed
+from .sandbox import ChildProcess, Isolation
 
 CALL_TIMEOUT = 5.0
 LOAD_TIMEOUT = 10.0
@@ -179,47 +180,6 @@ class Student:
         return reply
 
 
-_TEXT, _TEXTS, _INTS = str, "list of str", "list of int"
-_REPLY_FIELDS = {
-    "ok": {"stdout": _TEXT, "warnings": _TEXTS, "mutated": _INTS},
-    "raised": {"error": "error", "stdout": _TEXT},
-    "missing": {},
-    "not_callable": {"type": _TEXT},
-    "unsendable": {"message": _TEXT},
-    "protocol": {"message": _TEXT},
-}
-
-
-def well_formed(reply) -> bool:
-    """Whether a reply has the shape the executor gives it (a child may send anything)."""
-    if not isinstance(reply, dict) or reply.get("status") not in _REPLY_FIELDS:
-        return False
-    for field, kind in _REPLY_FIELDS[reply["status"]].items():
-        if field in reply and not _is(reply[field], kind):
-            return False
-    if reply["status"] == "raised" and "error" not in reply:
-        return False
-    problems = reply.get("problems", [])
-    return isinstance(problems, list) and all(
-        _is(problem, "error") and isinstance(problem.get("label"), str) for problem in problems)
-
-
-def _is(value, kind) -> bool:
-    if kind is str:
-        return isinstance(value, str)
-    if kind == _TEXTS:
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    if kind == _INTS:
-        return isinstance(value, list) and all(type(v) is int for v in value)
-    where = value.get("where") if isinstance(value, dict) else None
-    return (isinstance(value, dict) and isinstance(value.get("type"), str)
-            and isinstance(value.get("message"), str)
-            and _is(value.get("kinds", []), _TEXTS)
-            and (where is None or (isinstance(where, dict) and isinstance(where.get("label"), str)
-                                   and type(where.get("line")) is int
-                                   and isinstance(where.get("text"), str))))
-
-
 def _not_defined(name: str) -> str:
     return f"尚未完成 / not done yet: `{name}` is not defined"
 
@@ -228,13 +188,6 @@ def notes(problems: list[dict]) -> str:
     """Cells that failed to run, as notes for a student (an unfinished stub is not news)."""
     return "".join(f"\n注意 / note: {describe_problem(p)}" for p in problems
                    if p["type"] != "NotImplementedError")
-
-
-def describe_problem(problem: dict) -> str:
-    """A load problem (a cell that failed to run) in one line."""
-    where = problem.get("where")
-    line = f", line {where['line']}: {where['text']}" if where else ""
-    return (f"{problem['label']} 运行出错 / raised {problem['type']}: {problem['message']}{line}")
 
 
 def _raised_text(call: str, error: dict) -> str:
@@ -255,11 +208,12 @@ class InProcessBackend:
         self.executor, self.problems = Executor(namespace), []
 
     def request(self, message: dict, timeout: float) -> dict:
-        return _round_trip(self.executor.handle(_round_trip(message)))
+        request = _round_trip(message, wire.REQUESTS)
+        return _round_trip(self.executor.handle(request), wire.REPLIES)
 
 
-def _round_trip(message: dict) -> dict:
-    return wire.loads(wire.dumps(message)[4:])
+def _round_trip(message: dict, limits: wire.Limits) -> dict:
+    return wire.loads(wire.dumps(message, limits)[4:], limits)
 
 
 class SandboxBackend:

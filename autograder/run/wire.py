@@ -3,18 +3,23 @@
 Both sides use this module: the grader to send arguments and read results, the child (which may
 not import anything else from ``autograder``) to read arguments and send results.  Nothing here
 ever unpickles: a student process can send only numbers, strings, arrays of plain numeric dtypes
-(bool, int, float, complex; never object or structured) and containers of those.  Frames are length-prefixed so a print in student code cannot corrupt them.
+(bool, int, float, complex; never object or structured) and containers of those.  Frames are
+length-prefixed so a print in student code cannot corrupt them, and every frame is read by one
+decoder (``FrameBuffer``) that refuses a frame over its ``Limits`` (bytes, then nesting and number
+of values) before ``json.loads`` builds a single object: what a child sends cannot make the
+grader's memory grow past a bound.  The notebook loader parses submissions with the same limits.
 """
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
+import re
 import struct
 
 import numpy as np
 
-MAX_FRAME_BYTES = 64 * 2**20
 ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex; never object or structured
 
 # Markers of the values JSON cannot hold directly.
@@ -23,6 +28,25 @@ ARRAY, TUPLE, DICT = "$nd", "$tuple", "$dict"
 # own functions, or a value the child kept from an earlier call.
 FUNCTION, STUDENT_FUNCTION, HANDLE = "$fn", "$student", "$handle"
 MARKERS = (ARRAY, TUPLE, DICT, FUNCTION, STUDENT_FUNCTION, HANDLE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How much JSON one message may hold, checked before it is decoded."""
+    frame_bytes: int
+    values: int  # containers and their elements (arrays cross as one string each)
+    depth: int
+
+
+# The grader's requests carry whole data sets (the digits) as raw arrays.
+REQUESTS = Limits(frame_bytes=64 * 2**20, values=1_000_000, depth=64)
+# Every honest reply is far below this (the largest, a bump network's parameters, is < 1 MiB).
+REPLIES = Limits(frame_bytes=8 * 2**20, values=200_000, depth=32)
+
+_TOKENS = {bytes: re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{,\]}]'),
+           str: re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{,\]}]')}
+_OPENING = {bytes: (b"[", b"{"), str: ("[", "{")}
+_CLOSING = {bytes: (b"]", b"}"), str: ("]", "}")}
 
 
 class WireError(ValueError):
@@ -83,7 +107,7 @@ def _plain_dtype(dtype: np.dtype) -> np.dtype:
 
 def _array_to_text(array: np.ndarray) -> list:
     dtype = _plain_dtype(array.dtype)
-    if array.nbytes * 4 // 3 > MAX_FRAME_BYTES:  # base64 grows it by a third: refuse before copying
+    if array.nbytes * 4 // 3 > REQUESTS.frame_bytes:  # base64 grows it by a third: refuse before copying
         raise WireError(f"too large to send: {array.nbytes} bytes / 数据过大")
     data = base64.b64encode(array.tobytes()).decode("ascii")
     return [dtype.str, list(array.shape), data]
@@ -104,46 +128,97 @@ def _array_from_text(payload):
     return array[()] if array.ndim == 0 else array
 
 
-def dumps(message: dict) -> bytes:
+def parse_json(text: bytes | str, limits: Limits):
+    """``json.loads(text)``, refused with WireError (never another exception) when the text is
+    larger, deeper or holds more values than ``limits`` allow: the structure is counted first,
+    by a scan that stops at the first value over the limit, so a bomb costs the reader nothing."""
+    if len(text) > limits.frame_bytes:
+        raise WireError(f"too large: {len(text)} bytes (limit {limits.frame_bytes}) / 数据过大")
+    kind = bytes if isinstance(text, (bytes, bytearray, memoryview)) else str
+    opening, closing = _OPENING[kind], _CLOSING[kind]
+    values = depth = 0
+    for token in _TOKENS[kind].finditer(text):
+        symbol = token.group()
+        if symbol in opening:
+            depth += 1
+            if depth > limits.depth:
+                raise WireError(f"nested deeper than {limits.depth} levels / 嵌套过深")
+        elif symbol in closing:
+            depth -= 1
+            continue
+        elif len(symbol) > 1:  # a string
+            continue
+        values += 1
+        if values > limits.values:
+            raise WireError(f"more than {limits.values} values / 值过多")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, a 5000-digit integer …
+        raise WireError(f"not valid JSON / 不是有效的 JSON: {str(error)[:200]}") from None
+
+
+def dumps(message: dict, limits: Limits = REQUESTS) -> bytes:
     body = json.dumps(message, allow_nan=True, separators=(",", ":")).encode("utf-8")
-    if len(body) > MAX_FRAME_BYTES:
-        raise WireError(f"too large to send: {len(body)} bytes (limit {MAX_FRAME_BYTES}) / 数据过大")
+    if len(body) > limits.frame_bytes:
+        raise WireError(f"too large to send: {len(body)} bytes (limit {limits.frame_bytes}) / 数据过大")
     return struct.pack(">I", len(body)) + body
 
 
-def write_frame(fd: int, message: dict) -> None:
-    data = dumps(message)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def read_frame(fd: int) -> dict | None:
-    """The next message on ``fd``, or None at end of stream (blocking; the child's side)."""
-    header = _read_exactly(fd, 4)
-    if header is None:
-        return None
-    (size,) = struct.unpack(">I", header)
-    if size > MAX_FRAME_BYTES:
-        raise WireError(f"frame too large: {size} bytes")
-    return loads(_read_exactly(fd, size) or b"")
-
-
-def loads(body: bytes) -> dict:
-    message = json.loads(body.decode("utf-8"))
+def loads(body: bytes, limits: Limits = REPLIES) -> dict:
+    message = parse_json(body, limits)
     if not isinstance(message, dict):
         raise WireError("a frame must hold a JSON object")
     return message
 
 
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    chunks, remaining = [], size
-    while remaining:
-        chunk = os.read(fd, min(remaining, 1 << 20))
+class FrameBuffer:
+    """The one decoder of incoming frames: bytes go in as they arrive, whole messages come out.
+    A frame announced over the limit is refused at its header, before its body is read."""
+
+    def __init__(self, limits: Limits):
+        self.limits, self.pending = limits, bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self.pending += data
+        self._check_header()
+
+    def take(self) -> dict | None:
+        """The next whole message, or None until its last byte has arrived."""
+        if len(self.pending) < 4:
+            return None
+        size = self._check_header()
+        if len(self.pending) < 4 + size:
+            return None
+        body = bytes(self.pending[4:4 + size])
+        del self.pending[:4 + size]
+        return loads(body, self.limits)
+
+    def _check_header(self) -> int:
+        if len(self.pending) < 4:
+            return 0
+        (size,) = struct.unpack(">I", self.pending[:4])
+        if size > self.limits.frame_bytes:
+            raise WireError(f"frame too large: {size} bytes (limit {self.limits.frame_bytes})")
+        return size
+
+
+def write_frame(fd: int, message: dict, limits: Limits = REQUESTS) -> None:
+    data = dumps(message, limits)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def read_frame(fd: int, frames: FrameBuffer) -> dict | None:
+    """The next message on ``fd``, or None at end of stream (blocking; the child's side).
+    ``frames`` keeps what was read past this message for the next call."""
+    while True:
+        message = frames.take()
+        if message is not None:
+            return message
+        chunk = os.read(fd, 1 << 20)
         if not chunk:
-            if remaining == size:
-                return None
-            raise WireError("stream ended inside a frame")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+            if frames.pending:
+                raise WireError("stream ended inside a frame")
+            return None
+        frames.feed(chunk)
