@@ -122,7 +122,8 @@ class Outcome:
 def grade_batch(course: Course, paths: Iterable[Path], out: Path, workers: int = 1,
                 budget: float = 120.0, force: bool = False,
                 on_result: Callable[[int, int, HomeworkResult], None] | None = None,
-                isolation: Isolation | None = None, shard: tuple[int, int] = (1, 1)) -> Outcome:
+                isolation: Isolation | None = None, shard: tuple[int, int] = (1, 1),
+                on_stop: Callable[[], None] | None = None) -> Outcome:
     """Grade everything under ``paths`` (only shard K of N) into ``out``.  Interrupted (Ctrl-C,
     SIGTERM) → stops within a second, writes the reports of what the journal holds and returns
     with ``interrupted``.  DiscoveryError if a path named cannot be read."""
@@ -149,6 +150,8 @@ def grade_batch(course: Course, paths: Iterable[Path], out: Path, workers: int =
                     on_result(len(finished) - len(reused), len(todo), result)
     except Interrupted:
         interrupted = True
+        if on_stop:
+            on_stop()
     finally:
         writer.close()
         report.write_all(out, [entry["result"] for entry in read_journal(out).values()])

@@ -44,6 +44,11 @@ def _grade(args) -> int:
     except (CourseNotFound, WeakIsolation) as error:
         _say(str(error))
         return USAGE
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _say(f"无法创建输出文件夹 / cannot create the output folder {args.out}: {error.strerror}")
+        return USAGE
     if isolation.mode == "none":
         _say("警告 / warning: 弱隔离：学生代码只受资源限制与进程组约束，能读到参考答案 / weak isolation: "
              "student code runs with rlimits and a process group only and can read the reference answers.")
@@ -54,7 +59,8 @@ def _grade(args) -> int:
     try:
         outcome = batch.grade_batch(course, paths, Path(args.out), workers=args.workers,
                                     budget=args.timeout, force=args.force, on_result=progress,
-                                    isolation=isolation, shard=args.shard)
+                                    isolation=isolation, shard=args.shard,
+                                    on_stop=lambda: _say("正在停止… / stopping…"))
     except DiscoveryError as error:
         _say(str(error))
         return USAGE

@@ -53,13 +53,22 @@ def _named(path: Path) -> list[Submission]:
     if is_homework_name(path.name):  # <student>/<hw>/ named directly
         return list(_homework_files(path, path.parent.name, (path.name,)))
     try:
-        names = sorted(os.listdir(path))
+        names = sorted(name for name in os.listdir(path) if not name.startswith("."))
     except OSError as error:
         raise DiscoveryError(f"无法读取 / cannot read {path}: {error.strerror}") from None
-    if any(homework_of(name) or is_homework_name(name) for name in names):
+    # A tree as soon as one ordinary subfolder holds homework: then a folder that a student named
+    # like a homework (``submitted/hw1_likelihood.ipynb/``) is just that student's entry.
+    students = [name for name in names if not is_homework_name(name) and _kind(path / name) == "dir"
+                and _holds_homework(path / name)]
+    if not students and _holds_homework(path):
         return list(_student_folder(path, path.name))
-    return [submission for name in names if not name.startswith(".")
-            for submission in _tree_entry(path / name)]
+    return [submission for name in names for submission in _tree_entry(path / name)]
+
+
+def _holds_homework(folder: Path) -> bool:
+    """Whether ``folder`` has an entry where a submission would be (seen by ``lstat`` only)."""
+    return any(_kind(folder / name) != "missing" for homework in HOMEWORKS
+               for name in (f"{homework}.ipynb", f"{homework}.py", homework))
 
 
 def _tree_entry(entry: Path) -> list[Submission]:

@@ -46,7 +46,8 @@ def html_text(text: str) -> str:
 
 
 def spreadsheet_cell(text: str) -> str:
-    """A text cell a spreadsheet shows as text: one that would start a formula (after any
+    """A text cell a spreadsheet shows as text: control characters other than tab, CR and LF
+    (which the CSV writer quotes) are escaped, and a cell that would start a formula (after any
     leading spaces) is prefixed with an apostrophe, as spreadsheets themselves document."""
-    text = utf8(text)
+    text = "".join(ch if ch.isprintable() or ch in "\t\r\n" else one_line(ch) for ch in utf8(text))
     return "'" + text if text.lstrip(" ").startswith(FORMULA_START) else text

@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,3 +165,46 @@ def test_shards_merge_into_the_same_report(samples, tmp_path):
     for name in ("results.json", "grades.csv", "feedback/partial.md"):
         assert (tmp_path / "merged" / name).read_bytes() == (whole / name).read_bytes(), name
     assert nnhw("grade", SAMPLES[0], "--shard", "4/3", "--out", tmp_path / "x").returncode == 2
+
+
+def test_ctrl_c_stops_within_two_seconds_and_a_rerun_finishes_the_same_bytes(samples, tmp_path):
+    _, whole, _ = samples
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "autograder.cli", "grade", *map(str, SAMPLES),
+                                "--out", str(out), "--workers", "2"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    journal = out / "journal.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not journal.exists() or
+                                           len(journal.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    pressed = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: the whole group
+    stdout, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - pressed < 2.0
+    assert process.returncode == 130 and "stopped" in stderr and "Traceback" not in stderr, stderr
+    time.sleep(0.5)
+    assert sandbox_processes() == []
+    finished = [json.loads(line)["result"] for line in journal.read_text().splitlines()]
+    assert 4 <= len(finished) < 17
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    key = lambda r: (r["student"], r["homework"])  # noqa: E731
+    assert sorted(results, key=key) == sorted(finished, key=key)  # exactly what the journal holds
+    rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8", newline="")))
+    assert {row["student"] for row in rows} == {r["student"] for r in finished}
+    resumed = nnhw("grade", *SAMPLES, "--out", out)
+    assert resumed.returncode == 0
+    assert len(progress_lines(resumed.stderr)) == 17 - len(finished)
+    for name in ("results.json", "grades.csv", "feedback/partial.md", "feedback/reference.md"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_regrading_one_student_keeps_every_other_row(samples, tmp_path):
+    _, whole, _ = samples
+    out = tmp_path / "class"
+    shutil.copytree(whole, out)
+    completed = nnhw("grade", SAMPLE_FOLDER / "partial", "--out", out, "--force")
+    assert completed.returncode == 0 and len(progress_lines(completed.stderr)) == 4
+    for name in ("results.json", "grades.csv", "feedback/reference.md", "feedback/partial.md"):
+        assert (out / name).read_bytes() == (whole / name).read_bytes(), name

@@ -161,3 +161,21 @@ def test_each_part_is_judged_where_its_test_cell_stands(tmp_path, isolation):
     path.write_text(json.dumps(early), encoding="utf-8")
     result = grade(load.Submission("ivy", "hw5_mlp", path), isolation)
     assert result.score == result.max_score  # the redefinition comes after every test cell
+
+
+def test_a_folder_named_like_a_homework_costs_only_its_own_entry(tmp_path):
+    """Named ``hw1_likelihood.ipynb``, a student's folder must not turn the whole tree into
+    one student's folder (every other student would vanish)."""
+    for student in ("alice", "bob"):
+        (tmp_path / "submitted" / student).mkdir(parents=True)
+        (tmp_path / "submitted" / student / "hw3_perceptron.py").write_text("x = 1\n")
+    (tmp_path / "submitted" / "hw1_likelihood.ipynb").mkdir()
+    (tmp_path / "submitted" / "hw2_logistic").mkdir()
+    (tmp_path / "submitted" / "hw2_logistic" / "hw2_logistic.py").write_text("x = 1\n")
+    found = {(s.student, s.homework) for s in find_submissions([tmp_path / "submitted"])}
+    assert found == {("alice", "hw3_perceptron"), ("bob", "hw3_perceptron"),
+                     ("hw2_logistic", "hw2_logistic")}
+    # a student folder with junk subfolders is still a student folder
+    (tmp_path / "carol" / "data").mkdir(parents=True)
+    (tmp_path / "carol" / "hw4_xor.py").write_text("x = 1\n")
+    assert [s.student for s in find_submissions([tmp_path / "carol"])] == ["carol"]

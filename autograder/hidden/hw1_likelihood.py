@@ -134,6 +134,10 @@ def mle_proportion_invalid(student, ref):
 @prop(examples=15)
 @given(kn=counts(max_n=1000))
 @example(kn=(70, 100))
+@example(kn=(2, 10))  # the boundaries of the case rule: 0 is a stationary point only when k ≥ 2,
+@example(kn=(8, 10))  # 1 only when n − k ≥ 2
+@example(kn=(1, 10))
+@example(kn=(9, 10))
 def likelihood_stationary_points(student, ref, kn):
     k, n = kn
     call = call_text("likelihood_stationary_points", (k, n))

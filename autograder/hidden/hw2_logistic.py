@@ -142,9 +142,16 @@ def numerical_gradient(student, ref, function, eps):
 
 
 # -- procedures built on the parts above ----------------------------------------------------
+class Degenerate(Exception):
+    """The student's own loss or gradient is degenerate here (constant, zero): agreeing with
+    them proves nothing about the procedure, so only the reference counts."""
+
+
 def _either(check_reference, check_own) -> None:
     """Pass if the result matches the reference, or matches what the student's own loss and
-    gradient imply (so one wrong gradient does not also cost the procedures built on it)."""
+    gradient imply (so one wrong gradient does not also cost the procedures built on it) —
+    but only where those are not degenerate: with a zero gradient and a constant loss, "return
+    w0" would agree with them (SPEC §6: no degenerate pass)."""
     try:
         check_reference()
     except Failed:
@@ -155,6 +162,29 @@ def _either(check_reference, check_own) -> None:
         else:
             return
         raise
+
+
+def _own_gradient(student, ref, w, X, y) -> np.ndarray:
+    """The student's gradient at ``w``; Degenerate if it is zero (or not finite) where the true
+    gradient is not."""
+    g = np.asarray(student.logistic_gradient(w, X, y), dtype=float)
+    true = ref.logistic_gradient(w, X, y)
+    scale = 1e-12 * (1.0 + float(np.sum(np.abs(X))))
+    if g.shape != np.shape(w) or not np.all(np.isfinite(g)) or (
+            not np.any(g) and float(np.max(np.abs(true), initial=0.0)) > scale):
+        raise Degenerate("zero gradient")
+    return g
+
+
+def _own_losses(student, ref, points, X, y) -> np.ndarray:
+    """The student's loss at each point; Degenerate if it is constant (or not finite) where the
+    true loss is not."""
+    own = np.array([float(student.logistic_loss(v, X, y)) for v in points])
+    true = np.array([ref.logistic_loss(v, X, y) for v in points])
+    constant = np.ptp(own) == 0 and (len(points) > 1 or not own[0])
+    if not np.all(np.isfinite(own)) or (constant and (np.ptp(true) > 0 or true[0] > 0)):
+        raise Degenerate("constant loss")
+    return own
 
 
 @part
@@ -171,12 +201,11 @@ def gradient_descent(student, ref, problem, alpha, n_steps):
              expected=Text("(w, losses)"), got=got)
     w, losses = got
 
-    def trajectory(loss, gradient):
-        current, values = np.array(w0, dtype=float), [loss(w0)]
+    def own_trajectory():
+        points = [np.array(w0, dtype=float)]
         for _ in range(n_steps):
-            current = current - alpha * np.asarray(gradient(current), dtype=float)
-            values.append(loss(current))
-        return current, np.array(values, dtype=float)
+            points.append(points[-1] - alpha * _own_gradient(student, ref, points[-1], X, y))
+        return points[-1], _own_losses(student, ref, points, X, y)
 
     def compare(expected):
         expect_close(w, expected[0], call=call, rtol=1e-8, atol=1e-10,
@@ -186,8 +215,7 @@ def gradient_descent(student, ref, problem, alpha, n_steps):
                      property_en="losses[t] = J(w_t), n_steps + 1 of them")
 
     _either(lambda: compare(ref.gradient_descent(w0, X, y, alpha, n_steps)),
-            lambda: compare(trajectory(lambda v: student.logistic_loss(v, X, y),
-                                       lambda v: student.logistic_gradient(v, X, y))))
+            lambda: compare(own_trajectory()))
 
 
 @part
@@ -200,9 +228,9 @@ def descent_check(student, ref, problem, alpha):
     tolerance = {"rtol": 1e-7, "atol": 1e-12 * (1.0 + abs(ref.logistic_loss(w, X, y)))}
 
     def own():
-        g = np.asarray(student.logistic_gradient(w, X, y), dtype=float)
-        start = student.logistic_loss(w, X, y)
-        return student.logistic_loss(w - alpha * g, X, y) - start, -alpha * float(g @ g)
+        g = _own_gradient(student, ref, w, X, y)
+        before, after = _own_losses(student, ref, [w, w - alpha * g], X, y)
+        return after - before, -alpha * float(g @ g)
 
     def compare(expected):
         expect_close(got, expected, call=call, **tolerance,

@@ -2,12 +2,15 @@
 ``max_iter``, and the completed M2 table."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ..compare import Text, call_text, expect_close, expect_equal, fail, show
 from ..run.callables import Fn
+from ..run.student import Raised
 from . import part, prop
 from .strategies import seeds
 
@@ -182,15 +185,34 @@ def hw3_final(student, ref):
     _expect_result(got[0], got[1], ref.HW3_FINAL, "HW3_FINAL")
 
 
+# Every state a run on the lecture's three points can be in: each set M of misclassified points
+# at each iteration up to the last of the HW III run.  The policy is asked about all of them, so
+# nothing it is given comes from (or reveals) the reference run.
+EXAMPLE_STATES = [(list(M), t) for t in range(1, 13)
+                  for size in (1, 2, 3) for M in itertools.combinations(range(3), size)]
+
+
 @part
 def choose_m2_at_5(student, ref):
-    """The student's policy drives the reference perceptron: it must produce the HW III run."""
-    policy = student.function("choose_m2_at_5")
-    call = call_text("perceptron_train", (ref.X_EXAMPLE, ref.Y_EXAMPLE), {"choose": policy})
-    try:
-        _, _, trace = ref.perceptron_train(ref.X_EXAMPLE, ref.Y_EXAMPLE, choose=policy)
-    except (IndexError, TypeError, ValueError) as error:
-        fail("choose 返回 M 中的一个下标", "choose returns one of the indices in M", call=call,
-             expected=Text("an index from M"), got=Text(f"an invalid choice ({type(error).__name__})"))
-    _expect_points(trace, ref.perceptron_train(ref.X_EXAMPLE, ref.Y_EXAMPLE,
-                                               choose=ref.choose_m2_at_5)[2], call)
+    """The student's policy must steer the perceptron through the HW III run."""
+    answers = {(tuple(M), t): student.outcome("choose_m2_at_5", M, t) for M, t in EXAMPLE_STATES}
+
+    def decided(M, t):
+        call = call_text("choose_m2_at_5", (list(M), t))
+        answer = answers.get((tuple(M), t))
+        if answer is None:
+            fail("在第 12 次迭代前收敛", "the run converges by iteration 12", call=call,
+                 expected=Text("no misclassified point left"), got=Text(f"M = {list(M)} at t = {t}"))
+        if isinstance(answer, Raised):
+            fail("对合法输入不报错", "runs without raising on a valid input", call=call,
+                 expected=Text("an index from M"), got=Text(f"{answer.kinds[0]}: {answer.message}"))
+        if isinstance(answer.value, (bool, np.bool_)) or not isinstance(answer.value, (int, np.integer)) \
+                or int(answer.value) not in M:
+            fail("choose 返回 M 中的一个下标", "choose returns one of the indices in M", call=call,
+                 expected=Text(f"one of {list(M)}"), got=answer.value)
+        return int(answer.value)
+
+    X, y = ref.X_EXAMPLE, ref.Y_EXAMPLE
+    _, _, trace = ref.perceptron_train(X, y, choose=decided, max_iter=12)
+    call = "perceptron_train(X_EXAMPLE, Y_EXAMPLE, choose=choose_m2_at_5)"
+    _expect_points(trace, ref.perceptron_train(X, y, choose=ref.choose_m2_at_5)[2], call)

@@ -23,10 +23,12 @@ def probability_arrays(draw, open_interval: bool = False):
 
 @st.composite
 def counts(draw, min_n: int = 1, max_n: int = 1000):
-    """(k, n) with 0 ≤ k ≤ n, edge values k ∈ {0, 1, n−1, n} drawn often."""
-    n = draw(st.one_of(st.integers(min_n, max_n), st.sampled_from(sorted({min_n, max_n}))))
-    k = draw(st.one_of(st.sampled_from(sorted({0, min(1, n), max(n - 1, 0), n})),
-                       st.integers(0, n)))
+    """(k, n) with 0 ≤ k ≤ n; the edges k ∈ {0, 1, 2, n−2, n−1, n} (where case rules change)
+    and small n drawn often."""
+    n = draw(st.one_of(st.integers(min_n, max_n), st.sampled_from(sorted({min_n, max_n})),
+                       st.integers(min_n, min_n + 4)))
+    edges = sorted({min(max(k, 0), n) for k in (0, 1, 2, n - 2, n - 1, n)})
+    k = draw(st.one_of(st.sampled_from(edges), st.integers(0, n)))
     return k, n
 
 

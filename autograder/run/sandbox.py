@@ -16,6 +16,7 @@ import functools
 import json
 import multiprocessing.util
 import os
+import platform
 import selectors
 import shutil
 import signal
@@ -83,8 +84,8 @@ class Isolation:
     def plan(self, new_root: str, uid: int) -> dict:
         limits = dataclasses.asdict(self.limits)
         tmp_bytes = limits.pop("tmp_bytes")
-        if self.mode != "root":
-            limits.pop("processes")  # RLIMIT_NPROC counts all of the user's processes
+        if self.mode == "none" or (self.mode == "userns" and not nproc_counts_per_namespace()):
+            limits.pop("processes")  # it would count all of the user's processes
         expose = exposed_paths()
         hide = [path for path in {PACKAGE_DIR, PACKAGE_PARENT, *self.hidden}
                 if any(_inside(path, shown) and path != shown for shown in expose)]
@@ -94,6 +95,16 @@ class Isolation:
 
     def with_hidden(self, paths) -> "Isolation":
         return dataclasses.replace(self, hidden=tuple(sorted({*self.hidden, *map(str, paths)})))
+
+
+def nproc_counts_per_namespace() -> bool:
+    """RLIMIT_NPROC counts the processes of a user namespace, not all of the user's, since
+    Linux 5.14 (ucounts): a TA's own processes then do not count against a sandbox's 64."""
+    try:
+        major, minor = (int(part) for part in platform.release().split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (5, 14)
 
 
 _live: dict[int, "ChildProcess"] = {}  # sandbox uid → this grader's child that holds it
@@ -424,7 +435,7 @@ class ChildProcess:
             try:
                 self.frames.feed(data)
             except wire.WireError as error:
-                self._died(f"sent a reply the grader refuses ({error})")
+                self._refused(error)
         else:
             room = STRAY_OUTPUT_LIMIT - len(self.stray_output)
             self.stray_output += data[:max(room, 0)]
@@ -434,7 +445,11 @@ class ChildProcess:
         try:
             return self.frames.take()
         except wire.WireError as error:
-            self._died(f"sent a reply the grader refuses ({error})")
+            self._refused(error)
+
+    def _refused(self, error: wire.WireError):
+        self.close(grace=0)
+        raise ChildDied(f"sent a reply the grader refuses ({error})")
 
     def _died(self, what: str):
         process = self.process
