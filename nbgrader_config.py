@@ -1,22 +1,41 @@
 """nbgrader configuration of the nnhw course directory (this repository).
 
 The source notebooks (reference answers) live in ``solutions/``, the generated student notebooks
-in ``assignments/``.  The rest hardens nbgrader's autograde against known weaknesses; see the
-TA guide in README.md and ``tests/test_nbgrader.py``, which runs every command for real.
+in ``assignments/``.  Autograding, by every entry point nbgrader has (``nbgrader autograde``,
+``NbGraderAPI.autograde`` in a script, formgrader's Autograde button), runs the isolated grader
+instead of a Jupyter kernel: ``IsolatedGrades`` takes the place of nbgrader's ``Execute``.  A
+person who wants the kernel path anyway asks for it: ``--IsolatedGrades.kernel=True``.
+The rest hardens that kernel path; ``tests/test_nbgrader.py`` runs every entry point for real.
 """
+import os
+
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.course_id = "nnhw"
-c.CourseDirectory.root = "."
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".hypothesis"]
 
-# A test cell tagged "skip-execution" would otherwise be skipped, i.e. scored as passed.
+try:
+    from autograder.gradebook import isolated_pipeline
+except ImportError as missing:  # fail closed: never fall back to grading in the student's kernel
+    from nbgrader.preprocessors import NbGraderPreprocessor
+
+    class NnhwIsNotInstalled(NbGraderPreprocessor):
+        def preprocess(self, nb, resources):
+            raise RuntimeError(f"nnhw is not importable by this Python ({missing}): "
+                               "run `pip install -e .` in the course folder, then autograde again")
+
+    c.Autograde.autograde_preprocessors = [NnhwIsNotInstalled]
+else:
+    c.Autograde.autograde_preprocessors = isolated_pipeline()
+
+# The kernel path, when asked for: a test cell tagged "skip-execution" would otherwise be
+# skipped, i.e. scored as passed; test cells a student deleted are put back from the gradebook;
+# a correct answer whose code prints a warning must not lose the points of the cell it runs in.
 c.Execute.skip_cells_with_tag = "nnhw-never-skip"
-# Test cells a student deleted are put back from the gradebook.
 c.OverwriteCells.add_missing_cells = True
-# A correct answer whose code prints a warning must not lose the points of the cell it runs in.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?s).*Warning\b.*"
 # The slowest honest hidden part (training the digit network) takes about a second.

@@ -16,6 +16,9 @@ is refused unless asked for (``--IsolatedGrades.allow_weak_isolation=True``).
 """
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -40,31 +43,38 @@ class IsolatedGrades(NbGraderPreprocessor):
         if self.kernel:
             self.log.warning("nnhw: grading in the student's kernel, as asked (not isolated)")
             return Execute(parent=self.parent).preprocess(nb, resources)
-        from . import load
-        from .course import Course
-        from .run.sandbox import strong_isolation
         from .kernel import PartScore
-        from .score import grade_submission
 
-        course = Course.at(self._coursedir().root)
-        isolation = strong_isolation(self.allow_weak_isolation).with_hidden([course.root])
-        info = resources["nbgrader"]
-        with tempfile.TemporaryDirectory(prefix="nnhw-autograde-") as folder:
-            path = Path(folder) / info["assignment"] / f"{info['assignment']}.ipynb"
-            path.parent.mkdir()
-            nbformat.write(nb, str(path))
-            submission = load.Submission(info["student"], info["assignment"], path, follow=True)
-            result = grade_submission(course, submission, isolation)
-        tests = {test.name: test for test in result.tests}
+        tests = {test["name"]: test for test in self._graded(nb, resources["nbgrader"]["assignment"])}
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
                 test = tests[meta["grade_id"]]
-                shown = PartScore(test.score, test.max_score, test.status, test.output)
+                shown = PartScore(test["score"], test["max_score"], test["status"], test["output"])
                 cell.outputs = [nbformat.v4.new_output(
                     "execute_result", execution_count=None,
                     data={"text/plain": repr(float(shown)), "text/markdown": shown._repr_markdown_()})]
         return nb, resources
+
+    def _graded(self, nb, homework: str) -> list[dict]:
+        """The notebook's parts, graded by ``nnhw grade`` in a process of its own: the process
+        nbgrader runs in (a Jupyter server, with users' kernels) never forks sandboxes or reaps
+        anything; RuntimeError with the grader's message if it cannot grade."""
+        with tempfile.TemporaryDirectory(prefix="nnhw-autograde-") as folder:
+            path = Path(folder) / "submission" / homework / f"{homework}.ipynb"
+            path.parent.mkdir(parents=True)
+            nbformat.write(nb, str(path))
+            command = [sys.executable, "-m", "autograder.cli", "grade", str(path),
+                       "--out", str(Path(folder) / "out"), "--course", str(self._coursedir().root)]
+            if self.allow_weak_isolation:
+                command.append("--allow-weak-isolation")
+            completed = subprocess.run(command, capture_output=True, text=True, encoding="utf-8",
+                                       stdin=subprocess.DEVNULL, cwd=folder)
+            results = Path(folder) / "out" / "results.json"
+            if completed.returncode != 0 or not results.exists():
+                raise RuntimeError(f"nnhw could not grade this notebook:\n{completed.stderr[-4000:]}")
+            (result,) = json.loads(results.read_text(encoding="utf-8"))
+        return result["tests"]
 
     def _coursedir(self):
         """nbgrader's CourseDirectory of the converter this preprocessor works for."""

@@ -208,3 +208,47 @@ def test_regrading_one_student_keeps_every_other_row(samples, tmp_path):
     assert completed.returncode == 0 and len(progress_lines(completed.stderr)) == 4
     for name in ("results.json", "grades.csv", "feedback/reference.md", "feedback/partial.md"):
         assert (out / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def locked_down(command: list[str]) -> list[str]:
+    """``command`` where no namespace of any kind can be made (a locked-down container): a user
+    namespace whose own limit of nested user namespaces is 0."""
+    script = "echo 0 > /proc/sys/user/max_user_namespaces && exec \"$@\""
+    return ["unshare", "--user", "--map-root-user", "sh", "-c", script, "sh", *command]
+
+
+def test_weak_isolation_is_refused_with_the_fix_named(tmp_path):
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(SAMPLE_FOLDER / "partial"),
+               "--out", str(tmp_path / "out")]
+    probe = subprocess.run(locked_down(["true"]), capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot make a user namespace to lock down here")
+    refused = subprocess.run(locked_down(command), capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "sudo sysctl user.max_user_namespaces" in refused.stderr
+    assert "--allow-weak-isolation" in refused.stderr and not (tmp_path / "out" / "results.json").exists()
+    allowed = subprocess.run(locked_down([*command, "--allow-weak-isolation"]), capture_output=True,
+                             text=True, timeout=300)
+    assert allowed.returncode == 0 and "weak isolation" in allowed.stderr, allowed.stderr
+    assert len(json.loads((tmp_path / "out" / "results.json").read_text())) == 4
+
+
+def test_the_advice_names_ubuntus_apparmor_switch(monkeypatch):
+    from autograder.run import sandbox
+
+    settings = {"kernel.apparmor_restrict_unprivileged_userns": "1"}
+    monkeypatch.setattr(sandbox, "_sysctl", settings.get)
+    advice = sandbox.weak_isolation_advice(["userns: mount: Permission denied"])
+    assert "24.04" in advice and "kernel.apparmor_restrict_unprivileged_userns=0" in advice
+    monkeypatch.setattr(sandbox.sys, "platform", "darwin")
+    assert "docs/security.md" in sandbox.weak_isolation_advice(["darwin has no Linux namespaces"])
+
+
+def test_strict_fails_only_when_a_submission_could_not_be_run(tmp_path):
+    broken = tmp_path / "zoe" / "hw1_likelihood.ipynb"
+    broken.parent.mkdir()
+    broken.write_text("{not json")
+    paths = [SAMPLE_FOLDER / "partial", broken.parent]
+    assert nnhw("grade", *paths, "--out", tmp_path / "a").returncode == 0
+    assert nnhw("grade", *paths, "--out", tmp_path / "b", "--strict").returncode == 1
+    assert nnhw("grade", SAMPLE_FOLDER / "partial", "--out", tmp_path / "c", "--strict").returncode == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import unprivileged
 from autograder.course import HOMEWORKS
 from autograder.run.sandbox import Isolation, detect_isolation
 from conftest import (COURSE, FIXTURES, describe, expected_losses, grade, lost_parts,
@@ -24,22 +25,32 @@ pytestmark = pytest.mark.skipif(detect_isolation().mode == "none",
                                 reason="this machine allows no namespaces: files are reachable")
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
+@pytest.fixture(scope="module", params=["root", "user"])
+def batch(request):
+    """The red team graded as root (its own sandbox uid per child) and as an ordinary user
+    (a user namespace, no capabilities), as a TA without root would."""
+    if request.param == "root" and detect_isolation().mode != "root":
+        pytest.skip("not running as root")
+    if request.param == "user" and not unprivileged.available():
+        pytest.skip("no unprivileged user namespaces here")
+    root = Path(tempfile.mkdtemp(prefix="nnhw-hostile-", dir="/tmp"))
     submitted, out = root / "submitted", root / "out"
     for fixture in HOSTILE:
         patched_submission(submitted / f"{fixture.parent.name}-{fixture.stem}",
                            fixture.parent.name, fixture.read_text("utf-8"))
     shutil.copytree(COURSE.solutions, submitted / "honest")
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(submitted), "--out", str(out),
+               "--workers", "2"]
+    if request.param == "user":
+        unprivileged.hand_over(root)
+        command = unprivileged.as_user(command, [root])
     watched = [Path("/tmp"), Path.home(), Path.cwd()]
     before = {folder: snapshot(folder) for folder in watched}
-    completed = subprocess.run(
-        [sys.executable, "-m", "autograder.cli", "grade", str(submitted), "--out", str(out),
-         "--workers", "2"], capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=root)
     results = {(r["student"], r["homework"]): r for r in json.loads((out / "results.json").read_text())}
     changed = {folder: changes(before[folder], snapshot(folder)) for folder in watched}
-    return {"completed": completed, "results": results, "out": out, "changed": changed}
+    yield {"completed": completed, "results": results, "out": out, "changed": changed}
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def snapshot(folder: Path) -> dict[str, tuple]:

@@ -1,15 +1,23 @@
-"""nbgrader end to end, for real: generate_assignment, autograde with Jupyter kernels,
-generate_feedback and export on a copy of this course, against the same files ``nnhw grade``
-scores; then the secure path, ``nnhw autograde``, on a cheat plain nbgrader falls for."""
+"""nbgrader end to end, for real, on a copy of this course: generate_assignment, autograde,
+generate_feedback and export, against the same files ``nnhw grade`` scores.  Every autograde
+entry point — ``nbgrader autograde``, ``NbGraderAPI.autograde`` loaded with the course's
+configuration, formgrader's Autograde button through a running Jupyter server, ``nnhw
+autograde`` — grades in isolation: a cheat that owns the kernel gets nothing from any of them,
+and gets its points only from the kernel path, which runs only when asked for."""
 from __future__ import annotations
 
 import csv
 import json
 import os
 import re
+import secrets
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -154,11 +162,21 @@ def test_plain_autograde_matches_nnhw_grade(course_dir, homework):
             autograded(nnhw_scores(submitted, "partial", homework))
 
 
-def test_a_warning_on_stderr_costs_nothing(course_dir):
+def test_the_kernel_path_runs_only_on_request_and_is_hardened(course_dir):
+    """``--IsolatedGrades.kernel=True``: the student's kernel runs the hidden cells, so the
+    input-transformer cheat gets its 18 points there (and only there); a correct answer whose
+    code prints a warning keeps its points on that path too."""
+    run("nbgrader", "autograde", "hw2_logistic", "--student", "transformer", "--force",
+        "--IsolatedGrades.kernel=True", cwd=course_dir)
+    assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", "transformer").values() if v) == 18
+    run("nbgrader", "autograde", "hw1_likelihood", "--student", "warner", "--force",
+        "--IsolatedGrades.kernel=True", cwd=course_dir)
     path = course_dir / "submitted" / "warner" / "hw1_likelihood" / "hw1_likelihood.ipynb"
     expected = nnhw_scores(path, "warner", "hw1_likelihood")
     assert autograded(gradebook_scores(course_dir, "hw1_likelihood", "warner")) == autograded(expected)
     assert expected["binomial_log_likelihood_edges"] == 1
+    run("nbgrader", "autograde", "hw2_logistic", "--student", "transformer", "--force", cwd=course_dir)
+    assert not any(gradebook_scores(course_dir, "hw2_logistic", "transformer").values())
 
 
 def test_skip_tags_and_deleted_test_cells_do_not_help(course_dir):
@@ -172,20 +190,79 @@ def test_no_hypothesis_folder_in_submissions(course_dir):
     assert not list((course_dir / "submitted").rglob(".hypothesis"))
 
 
+def test_the_api_with_the_course_configuration_grades_in_isolation(course_dir):
+    """What a script (or formgrader) does: NbGraderAPI loaded with nbgrader_config.py."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    for student, expected in (("transformer", 0), ("reference", 18)):
+        assert api.autograde("hw2_logistic", student, force=True)["success"]
+        assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", student).values() if v) == expected
+
+
+@pytest.fixture(scope="module")
+def formgrader(course_dir):
+    """A Jupyter server with nbgrader's formgrader, in the course, on 127.0.0.1 with a token."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    server = subprocess.Popen(
+        ["jupyter", "server", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course_dir}",
+         *(["--allow-root"] if os.geteuid() == 0 else [])],
+        cwd=course_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            http(base, token, "GET", "/api/status")
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError(server.stderr.read().decode()[-3000:]) from None
+            time.sleep(0.3)
+    yield base, token
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def http(base: str, token: str, method: str, path: str) -> bytes:
+    request = urllib.request.Request(base + path, method=method, data=b"" if method == "POST" else None,
+                                     headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return response.read()
+
+
+def test_formgraders_autograde_button_grades_in_isolation(course_dir, formgrader):
+    """The request formgrader's ⚡ Autograde button sends, to a real server."""
+    base, token = formgrader
+    for student, expected in (("transformer", 0), ("reference", 18)):
+        reply = json.loads(http(base, token, "POST", f"/formgrader/api/submission/hw2_logistic/{student}/autograde"))
+        assert reply["success"], reply
+        assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", student).values() if v) == expected
+    assert b"hw2_logistic" in http(base, token, "GET", "/formgrader/gradebook/hw2_logistic")
+
+
 def test_secure_path_then_feedback_and_export(course_dir):
-    """The input-transformer cheat gets every autograded point from plain nbgrader and none
-    from ``nnhw autograde``; honest scores and a TA's manual grade stay; feedback and export
-    then show the trusted scores."""
+    """``nnhw autograde`` gives the cheat nothing, keeps honest scores and a TA's manual
+    grade; feedback and export then show the trusted scores."""
     from nbgrader.api import Gradebook
 
-    plain = gradebook_scores(course_dir, "hw2_logistic", "transformer")
-    assert sum(v for v in plain.values() if v) == 18
     database = f"sqlite:///{course_dir / 'gradebook.db'}"
     with Gradebook(database) as gradebook:
         grade = gradebook.find_grade("written-derivation", "hw2_logistic", "hw2_logistic", "reference")
         grade.manual_score = 1.5
         gradebook.db.commit()
-    run(sys.executable, "-m", "autograder.cli", "autograde", "hw2_logistic", cwd=course_dir)
+    completed = run(sys.executable, "-m", "autograder.cli", "autograde", "hw2_logistic", cwd=course_dir)
+    assert "transformer hw2_logistic: 0 / 18" in completed.stderr
+    assert "reference hw2_logistic: 18 / 18" in completed.stderr
     assert all(not v for v in gradebook_scores(course_dir, "hw2_logistic", "transformer").values())
     assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", "reference").values() if v) == 18
     with Gradebook(database) as gradebook:
@@ -197,7 +274,7 @@ def test_secure_path_then_feedback_and_export(course_dir):
     text = re.sub(r"<[^>]+>", "", html)  # the code as a reader sees it, without highlighting
     assert 'autograder.grade_part("hw2_logistic", "sigmoid_values", globals())' in text
     assert text.count("grade_part(") == 9  # one line per hidden cell, nothing more
-    assert "not done yet" in text and "def _" not in text and "hypothesis" not in text
+    assert "def _" not in text and "hypothesis" not in text
     run("nbgrader", "export", cwd=course_dir)
     rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader((course_dir / "grades.csv").open())}
     assert float(rows[("hw2_logistic", "transformer")]["score"]) == 0

@@ -477,8 +477,9 @@ class ChildProcess:
             _kill_uid(self.uid)
         self.process.wait()
         _live.pop(self.uid, None)
-        _reap_orphans({child.process.pid for child in _live.values() if child.process}
-                      | ({_zygote.process.pid} if _zygote is not None else set()))
+        if self.isolation.mode == "none":  # with namespaces, nothing escapes the PID namespace
+            _reap_orphans({child.process.pid for child in _live.values() if child.process}
+                          | ({_zygote.process.pid} if _zygote is not None else set()))
 
 
 def _kill_uid(uid: int) -> None:
@@ -495,9 +496,10 @@ def _kill_uid(uid: int) -> None:
 
 
 def _reap_orphans(keep: set[int]) -> None:
-    """Kill and reap the processes re-parented to us (we are a subreaper) by escaping children:
-    every child of ours that is not one of our live sandbox children (``keep``).  A grader
-    process has no other children (``batch`` grades in its own processes)."""
+    """Kill and reap the processes re-parented to us (we are a subreaper) by children that
+    escaped without a PID namespace (mode ``none``): every child of ours that is not one of our
+    live sandbox children (``keep``).  Only ``batch`` workers and ``nnhw grade`` run children in
+    that mode, and they have no other children."""
     me = os.getpid()
     for _ in range(100):
         orphans = [pid for pid in _children_of(me) if pid not in keep]
