@@ -10,7 +10,6 @@ under a memory bound far below what the bombs once cost (3.3 GB)."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import re
@@ -19,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -28,7 +26,7 @@ import unprivileged
 from autograder.course import HOMEWORKS
 from autograder.report import feedback_name
 from autograder.run.sandbox import detect_isolation
-from conftest import COURSE, reference_module
+from conftest import COURSE
 
 GRADER_MEMORY_BOUND = 300 * 2**20  # bytes of RSS for any one grader process (bombs: 3.3 GB)
 ODD_NAMES = {"victim~x": "A", "victim x": "B", "zz\rhonest": "B", "=2+5+cmd|' -C calc'!A0": "B",

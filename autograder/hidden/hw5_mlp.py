@@ -12,7 +12,7 @@ from ..compare import Text, call_text, expect_exact_int, fail, numeric_array
 from . import part, prop
 
 ACCURACY_NEEDED = 0.94
-TRAINING_TIMEOUT = 60.0  # seconds for one train_digits call (the reference needs about 0.2 s)
+TRAINING_CPU_SECONDS = 60.0  # CPU seconds for one train_digits call (the reference needs 0.2 s)
 
 widths = st.one_of(st.integers(1, 10), st.integers(1, 10**7), st.sampled_from([1, 784, 65536]))
 
@@ -106,7 +106,7 @@ def _trained_predictions(student, ref, again: bool = False) -> np.ndarray:
     accuracy and the determinism parts share the first training)."""
     if not again and "digits" in student.memo:
         return student.memo["digits"]
-    data, slow = digits(ref.course.data), student.slow(TRAINING_TIMEOUT)
+    data, slow = digits(ref.course.data), student.slow(TRAINING_CPU_SECONDS)
     model = slow.keep("train_digits", data["X_train"], data["y_train"], seed=0)
     call = "predict_digits(train_digits(X_train, y_train, seed=0), X_test)"
     predicted = numeric_array(slow.predict_digits(model, data["X_test"]), call=call)

@@ -4,6 +4,11 @@ The child process (``child.py``) wraps an Executor around a fresh namespace; the
 nbgrader path wraps one around the notebook's globals.  Either way every call gets fresh copies
 of its arguments, the same seeds, captured prints and warnings, a check that the arguments were
 not mutated, and a reply of plain data (``wire``), so both paths grade identically.
+
+A request may carry ``cpu_seconds``: the student's code then runs under a CPU-time limit (an
+interval timer in this process, where the operating system has one) and the reply says how much
+CPU it used.  Limits measured in CPU time give the same verdict on a busy machine as on an idle
+one; the grader keeps a wall-clock backstop for code that sleeps or blocks the timer.
 Standalone: stdlib and numpy only (the child may not import the rest of ``autograder``).
 """
 from __future__ import annotations
@@ -12,7 +17,9 @@ import builtins
 import contextlib
 import io
 import random
+import signal
 import sys
+import time
 import traceback
 import warnings
 
@@ -48,32 +55,70 @@ class CappedText(io.TextIOBase):
         return text + (f"\n… ({self.dropped} more characters)" if self.dropped else "")
 
 
+class CpuLimit(BaseException):
+    """The student's code used up the CPU time of its request."""
+
+
+class CpuTimer:
+    """An interval timer of CPU time that interrupts student code when it runs out."""
+
+    available = hasattr(signal, "setitimer") and hasattr(signal, "SIGPROF")
+
+    def __init__(self):
+        self.armed = False
+        if self.available:
+            signal.signal(signal.SIGPROF, self._expired)
+
+    def _expired(self, signum, frame):
+        if self.armed:
+            self.armed = False
+            raise CpuLimit()
+
+    def start(self, seconds: float | None) -> None:
+        if seconds is not None and self.available:
+            self.armed = True
+            signal.setitimer(signal.ITIMER_PROF, seconds)
+
+    def stop(self) -> None:
+        if self.available:
+            self.armed = False
+            signal.setitimer(signal.ITIMER_PROF, 0)
+
+
 def new_namespace() -> dict:
     return {"__name__": "submission", "__builtins__": builtins}
 
 
 class Executor:
-    def __init__(self, namespace: dict | None = None):
+    def __init__(self, namespace: dict | None = None, timer: CpuTimer | None = None):
+        """``timer``: where CPU limits are enforced (a child); without one they are only
+        measured (the notebook kernel, which must not get our signal handler)."""
         self.namespace = new_namespace() if namespace is None else namespace
         self.kept: dict[int, object] = {}
         self.sources: dict[str, list[str]] = {}
+        self.timer = timer
 
     # -- requests ------------------------------------------------------------------------------
     def handle(self, request: dict) -> dict:
         operation = request.get("op")
+        cpu_seconds = request.get("cpu_seconds")
         if operation == "load":
-            return {"status": "ok", "problems": self.load(request["units"], bool(request.get("explain")))}
+            return {"status": "ok", "problems": self.load(request["units"], bool(request.get("explain")),
+                                                          cpu_seconds)}
         if operation == "call":
             return self.call(request["function"], request.get("args", []),
-                             request.get("kwargs", {}), keep=bool(request.get("keep")))
+                             request.get("kwargs", {}), keep=bool(request.get("keep")),
+                             cpu_seconds=cpu_seconds)
         if operation == "get":
             return self.get(request["name"])
         return {"status": "protocol", "message": f"unknown operation {operation!r}"}
 
-    def load(self, units: list[dict], explain_asserts: bool = False) -> list[dict]:
+    def load(self, units: list[dict], explain_asserts: bool = False,
+             cpu_seconds: float | None = None) -> list[dict]:
         """Run each code unit (a notebook cell or a module) in order, as Jupyter would: a unit
         that fails is reported and the next one still runs.  ``explain_asserts``: a failed
-        assert also says what it compared (the self-check asks for it; grading never does)."""
+        assert also says what it compared (the self-check asks for it; grading never does).
+        A unit over its CPU time is reported as a problem of type ``CpuLimit``."""
         problems = []
         for unit in units:
             label, source = unit["label"], unit["source"]
@@ -84,8 +129,12 @@ class Executor:
                 problems.append({"label": label, "type": "SyntaxError",
                                  "message": f"{error.msg} (line {error.lineno})"})
                 continue
-            outcome = self._guarded(lambda: exec(code, self.namespace), explain_asserts)
-            if outcome["status"] != "ok":
+            outcome = self._guarded(lambda: exec(code, self.namespace), explain_asserts, cpu_seconds)
+            if outcome["status"] == "cpu_limit":
+                problems.append({"label": label, "type": "CpuLimit", "kinds": ["CpuLimit"],
+                                 "message": f"used more than {cpu_seconds:g} s of CPU time",
+                                 "where": None})
+            elif outcome["status"] != "ok":
                 problems.append({"label": label, **outcome["error"]})
         return problems
 
@@ -94,7 +143,8 @@ class Executor:
             return {"status": "missing"}
         return self._reply_with(self.namespace[name], keep=False)
 
-    def call(self, name: str, args_tree, kwargs_tree, keep: bool = False) -> dict:
+    def call(self, name: str, args_tree, kwargs_tree, keep: bool = False,
+             cpu_seconds: float | None = None) -> dict:
         function = self.namespace.get(name)
         if function is None:
             return {"status": "missing"}
@@ -103,7 +153,7 @@ class Executor:
         args = wire.decode(args_tree, self._resolve)
         kwargs = wire.decode(kwargs_tree, self._resolve)
         before = _snapshot((args, kwargs))
-        outcome = self._guarded(lambda: function(*args, **kwargs))
+        outcome = self._guarded(lambda: function(*args, **kwargs), cpu_seconds=cpu_seconds)
         mutated = [position for position, (old, new) in
                    enumerate(zip(list(before[0]) + list(before[1].values()),
                                  list(args) + list(kwargs.values())))
@@ -114,22 +164,35 @@ class Executor:
         return {**outcome, **reply, "mutated": mutated}
 
     # -- helpers -------------------------------------------------------------------------------
-    def _guarded(self, run, explain_asserts: bool = False) -> dict:
-        """Run student code with seeds set and prints/warnings captured; never raises."""
+    def _guarded(self, run, explain_asserts: bool = False, cpu_seconds: float | None = None) -> dict:
+        """Run student code with seeds set, prints/warnings captured and its CPU time limited
+        and measured; never raises."""
         random.seed(SEED)
         np.random.seed(SEED)
         printed = CappedText()
+        start, interrupted = time.process_time(), False
         with warnings.catch_warnings(record=True) as caught, \
                 contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             warnings.simplefilter("always")
             try:
-                value = run()
+                try:
+                    if self.timer:
+                        self.timer.start(cpu_seconds)
+                    value = run()
+                finally:
+                    if self.timer:
+                        self.timer.stop()
+            except CpuLimit:
+                value, interrupted = None, True
             except BaseException as error:  # SystemExit, KeyboardInterrupt too: all are answers
                 described = self._describe(error)
                 if explain_asserts and isinstance(error, AssertionError):
                     described["explanation"] = explain.explain(error, self.sources)
                 return {"status": "raised", "error": described, "stdout": printed.getvalue()}
-        return {"status": "ok", "value": value, "stdout": printed.getvalue(),
+        used = time.process_time() - start
+        if interrupted or (cpu_seconds is not None and used > cpu_seconds):
+            return {"status": "cpu_limit", "cpu": round(used, 3), "stdout": printed.getvalue()}
+        return {"status": "ok", "value": value, "stdout": printed.getvalue(), "cpu": round(used, 3),
                 "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught})}
 
     def _reply_with(self, value, keep: bool) -> dict:
@@ -195,6 +258,7 @@ def _same(old, new) -> bool:
 def main_loop(executor: Executor, requests_fd: int, replies_fd: int) -> None:
     """Serve requests until the grader closes the stream."""
     frames = wire.FrameBuffer(wire.REQUESTS)
+    executor.timer = CpuTimer()
     while True:
         request = wire.read_frame(requests_fd, frames)
         if request is None:

@@ -17,9 +17,10 @@ class ChildDied(BaseException):
     """The child ended or broke the protocol in the middle of a request."""
 
 
-_TEXT, _TEXTS, _INTS = str, "list of str", "list of int"
+_TEXT, _TEXTS, _INTS, _SECONDS = str, "list of str", "list of int", "seconds"
 _REPLY_FIELDS = {
-    "ok": {"stdout": _TEXT, "warnings": _TEXTS, "mutated": _INTS},
+    "ok": {"stdout": _TEXT, "warnings": _TEXTS, "mutated": _INTS, "cpu": _SECONDS},
+    "cpu_limit": {"cpu": _SECONDS, "stdout": _TEXT},
     "raised": {"error": "error", "stdout": _TEXT},
     "missing": {},
     "not_callable": {"type": _TEXT},
@@ -49,6 +50,8 @@ def _is(value, kind) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == _INTS:
         return isinstance(value, list) and all(type(v) is int for v in value)
+    if kind == _SECONDS:
+        return type(value) in (int, float) and value >= 0
     where = value.get("where") if isinstance(value, dict) else None
     return (isinstance(value, dict) and isinstance(value.get("type"), str)
             and isinstance(value.get("message"), str)

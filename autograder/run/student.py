@@ -16,8 +16,16 @@ from .executor import Executor
 from .protocol import ChildDied, ChildTimeout, describe_problem, well_formed
 from .sandbox import ChildProcess, Isolation
 
-CALL_TIMEOUT = 5.0
-LOAD_TIMEOUT = 10.0
+# Limits in CPU time of the child, so a busy machine cannot turn a pass into a timeout; the wall
+# clock only backstops code that sleeps, waits or blocks the timer.  Stated in the notebooks.
+CALL_CPU_SECONDS = 5.0   # one call of a student's function
+LOAD_CPU_SECONDS = 10.0  # one notebook cell (or a whole module) while loading
+
+
+def wall_backstop(cpu_seconds: float) -> float:
+    """Wall seconds to wait for a request limited to ``cpu_seconds`` of CPU: room for a
+    machine busy with two other graders, then the child is killed."""
+    return 2 * cpu_seconds + 5
 
 
 class NotDone(BaseException):
@@ -78,16 +86,16 @@ class StudentFunction:
 
 
 class Student:
-    def __init__(self, backend, call_timeout: float = CALL_TIMEOUT, deadline: float | None = None,
+    def __init__(self, backend, cpu_seconds: float = CALL_CPU_SECONDS, deadline: float | None = None,
                  timed_out: set | None = None):
-        self.backend, self.call_timeout, self.deadline = backend, call_timeout, deadline
+        self.backend, self.cpu_seconds, self.deadline = backend, cpu_seconds, deadline
         # A function that timed out once is not waited for again: a submission that hangs
         # everywhere costs one timeout per function, not one per hidden test.
         self.timed_out = set() if timed_out is None else timed_out
         self.memo: dict = {}  # results of expensive calls that several parts judge
 
     def slow(self, seconds: float) -> "Student":
-        """The same submission with a longer per-call timeout (training a network)."""
+        """The same submission with more CPU time per call (training a network)."""
         slower = Student(self.backend, seconds, self.deadline, self.timed_out)
         slower.memo = self.memo
         return slower
@@ -126,16 +134,26 @@ class Student:
     def _call(self, name: str, args: tuple, kwargs: dict, keep: bool) -> Reply:
         call = call_text(name, args, kwargs)
         if name in self.timed_out:
-            raise ChildTimeout(self.call_timeout, f"{name} already timed out on another input")
+            raise ChildTimeout(self.cpu_seconds, f"{name} 在另一个输入上已经超时 / {name} already timed "
+                                                 "out on another input")
         try:
             reply = self._request({"op": "call", "function": name, "args": wire.encode(list(args)),
-                                   "kwargs": wire.encode(kwargs), "keep": keep})
+                                   "kwargs": wire.encode(kwargs), "keep": keep,
+                                   "cpu_seconds": self.cpu_seconds})
         except OutOfTime:
             raise
-        except ChildTimeout:
+        except ChildTimeout as timeout:
             self.timed_out.add(name)
-            raise
+            raise ChildTimeout(timeout.seconds, (
+                f"{call} 在 {timeout.seconds:g} s 内没有返回 / gave no answer within {timeout.seconds:g} s "
+                f"of wall time (a call may use {self.cpu_seconds:g} s of CPU time; does it sleep, wait "
+                "for input or block signals?)")) from None
         status = reply["status"]
+        if status == "cpu_limit":
+            self.timed_out.add(name)
+            raise ChildTimeout(self.cpu_seconds, (
+                f"{call} 用了超过 {self.cpu_seconds:g} s 的 CPU 时间（每次调用的上限）/ used more than "
+                f"{self.cpu_seconds:g} s of CPU time, the limit of one call"))
         if status == "missing":
             raise NotDone(_not_defined(name))
         if status == "not_callable":
@@ -167,7 +185,7 @@ class Student:
             raise ChildDied(f"sent a malformed value ({error})") from None
 
     def _request(self, message: dict) -> dict:
-        timeout = self.call_timeout
+        timeout = wall_backstop(self.cpu_seconds)
         if self.deadline is not None:
             timeout = min(timeout, self.deadline - time.monotonic())
             if timeout <= 0:
@@ -224,9 +242,9 @@ class SandboxBackend:
     function costs only its own parts.  A unit that hangs or ends the process while loading is
     skipped from then on, as nbgrader goes on after a cell that times out."""
 
-    def __init__(self, isolation: Isolation, load_timeout: float = LOAD_TIMEOUT,
+    def __init__(self, isolation: Isolation, load_cpu_seconds: float = LOAD_CPU_SECONDS,
                  deadline: float | None = None):
-        self.isolation, self.load_timeout, self.deadline = isolation, load_timeout, deadline
+        self.isolation, self.load_cpu_seconds, self.deadline = isolation, load_cpu_seconds, deadline
         self.units: list[dict] = []
         self.skipped: dict[int, tuple[str, str]] = {}  # unit index → (status, why) it was skipped
         self.problems: list[dict] = []
@@ -261,16 +279,17 @@ class SandboxBackend:
             if self.loaded == len(self.units):
                 return
             unit = self.units[self.loaded]
-            timeout = self.load_timeout
+            timeout = wall_backstop(self.load_cpu_seconds)
             if self.deadline is not None:
                 timeout = min(timeout, self.deadline - time.monotonic())
                 if timeout <= 0:
                     raise OutOfTime(0)
             try:
-                reply = self.child.request({"op": "load", "units": [unit]}, timeout)
+                reply = self.child.request({"op": "load", "units": [unit],
+                                            "cpu_seconds": self.load_cpu_seconds}, timeout)
             except ChildTimeout:
                 self.skipped[self.loaded] = ("timeout", f"{unit['label']} 运行超时 / did not finish "
-                                             f"within {timeout:g} s (a loop at top level?)")
+                                             f"within {timeout:g} s of wall time (does it wait?)")
                 continue
             except ChildDied as died:
                 self.skipped[self.loaded] = ("error", f"{unit['label']} 结束了进程 / ended its "
@@ -278,7 +297,14 @@ class SandboxBackend:
                 continue
             if not well_formed(reply) or reply["status"] != "ok":
                 raise ChildDied(f"answered the load request with {show(reply, 100)}")
-            self.problems += reply.get("problems", [])
+            problems = reply.get("problems", [])
+            if any(problem["type"] == "CpuLimit" for problem in problems):
+                self.skipped[self.loaded] = ("timeout", (
+                    f"{unit['label']} 运行时用了超过 {self.load_cpu_seconds:g} s 的 CPU 时间（每个单元格的上限）/ "
+                    f"used more than {self.load_cpu_seconds:g} s of CPU time while loading, the limit "
+                    "of one cell (a loop at top level?)"))
+            else:
+                self.problems += problems
             self.loaded += 1
 
     def close(self) -> None:
