@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent
 # Only portable modules: no fork server, namespaces or other Linux-only machinery of the grader.
 STUDENT_MODULES = ("__init__.py", "course.py", "discover.py", "load.py", "text.py", "check.py", "cli.py",
                    "run/__init__.py", "run/callables.py", "run/executor.py", "run/explain.py",
-                   "run/portable.py", "run/protocol.py", "run/wire.py")
+                   "run/numerics.py", "run/portable.py", "run/protocol.py", "run/wire.py")
 DATA_FILES = ("digits.npz", "README.md")
 
 

@@ -19,13 +19,15 @@ import sys
 import threading
 from pathlib import Path
 
-from . import wire
+from . import numerics, wire
 from .protocol import ChildDied, ChildTimeout
 
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 STRAY_OUTPUT_LIMIT = 64 * 1024
+# As the grader's children compute, so the self-check's numbers are the grader's.
 CHILD_ENV = {"PYTHONHASHSEED": "0", "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg",
-             "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+             "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+             **numerics.pinned()}
 
 
 class PortableChild:
