@@ -92,13 +92,10 @@ class Student:
         # A function that timed out once is not waited for again: a submission that hangs
         # everywhere costs one timeout per function, not one per hidden test.
         self.timed_out = set() if timed_out is None else timed_out
-        self.memo: dict = {}  # results of expensive calls that several parts judge
 
     def slow(self, seconds: float) -> "Student":
         """The same submission with more CPU time per call (training a network)."""
-        slower = Student(self.backend, seconds, self.deadline, self.timed_out)
-        slower.memo = self.memo
-        return slower
+        return Student(self.backend, seconds, self.deadline, self.timed_out)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
