@@ -115,7 +115,7 @@ def _judge(part: str, problem: dict | None, heading: str, cause: str = "") -> Ch
     where = problem.get("where") or {}
     in_check = where.get("label") == f"cell {part}"
     if (problem["type"] == "NotImplementedError" or (problem["type"] == "NameError" and in_check and not cause)
-            or (problem["type"] == "AssertionError" and problem["message"] == NOT_DONE)):
+            or (problem["type"] == "AssertionError" and problem["message"].startswith(NOT_DONE))):
         return CheckResult(part, "not done", problem["message"] if problem["type"] == "NameError" else "")
     line = f"    {where['text']}\n" if where.get("text") else ""
     message = f"    {problem['type']}: {problem['message']}\n" if problem["message"] else \

@@ -44,7 +44,7 @@ def test_the_ta_guide_runs_as_written(tmp_path):
     with Gradebook(f"sqlite:///{copy / 'gradebook.db'}") as gradebook:
         alice = gradebook.find_submission_notebook("hw2_logistic", "hw2_logistic", "alice")
         bob = gradebook.find_submission_notebook("hw2_logistic", "hw2_logistic", "bob")
-        assert (alice.score, bob.score) == (20, 0)  # 18 autograded + 2 by hand; the cheat: 0
+        assert (alice.score, bob.score) == (20, 0)  # 13 autograded + 7 by hand; the cheat: 0
     rows = {row["student_id"]: row for row in csv.DictReader((copy / "grades.csv").open())}
     assert float(rows["alice"]["score"]) == 20 and float(rows["bob"]["score"]) == 0
     assert (copy / "feedback" / "bob" / "hw2_logistic" / "hw2_logistic.html").exists()

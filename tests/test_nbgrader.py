@@ -164,11 +164,11 @@ def test_plain_autograde_matches_nnhw_grade(course_dir, homework):
 
 def test_the_kernel_path_runs_only_on_request_and_is_hardened(course_dir):
     """``--IsolatedGrades.kernel=True``: the student's kernel runs the hidden cells, so the
-    input-transformer cheat gets its 18 points there (and only there); a correct answer whose
+    input-transformer cheat gets its 13 points there (and only there); a correct answer whose
     code prints a warning keeps its points on that path too."""
     run("nbgrader", "autograde", "hw2_logistic", "--student", "transformer", "--force",
         "--IsolatedGrades.kernel=True", cwd=course_dir)
-    assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", "transformer").values() if v) == 18
+    assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", "transformer").values() if v) == 13
     run("nbgrader", "autograde", "hw1_likelihood", "--student", "warner", "--force",
         "--IsolatedGrades.kernel=True", cwd=course_dir)
     path = course_dir / "submitted" / "warner" / "hw1_likelihood" / "hw1_likelihood.ipynb"
@@ -198,7 +198,7 @@ def test_the_api_with_the_course_configuration_grades_in_isolation(course_dir):
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
     api = NbGraderAPI(CourseDirectory(config=config), config=config)
-    for student, expected in (("transformer", 0), ("reference", 18)):
+    for student, expected in (("transformer", 0), ("reference", 13)):
         assert api.autograde("hw2_logistic", student, force=True)["success"]
         assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", student).values() if v) == expected
 
@@ -243,7 +243,7 @@ def http(base: str, token: str, method: str, path: str) -> bytes:
 def test_formgraders_autograde_button_grades_in_isolation(course_dir, formgrader):
     """The request formgrader's ⚡ Autograde button sends, to a real server."""
     base, token = formgrader
-    for student, expected in (("transformer", 0), ("reference", 18)):
+    for student, expected in (("transformer", 0), ("reference", 13)):
         reply = json.loads(http(base, token, "POST", f"/formgrader/api/submission/hw2_logistic/{student}/autograde"))
         assert reply["success"], reply
         assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", student).values() if v) == expected
@@ -257,16 +257,16 @@ def test_secure_path_then_feedback_and_export(course_dir):
 
     database = f"sqlite:///{course_dir / 'gradebook.db'}"
     with Gradebook(database) as gradebook:
-        grade = gradebook.find_grade("written-derivation", "hw2_logistic", "hw2_logistic", "reference")
-        grade.manual_score = 1.5
+        grade = gradebook.find_grade("written-loss", "hw2_logistic", "hw2_logistic", "reference")
+        grade.manual_score, grade.needs_manual_grade = 1.5, False
         gradebook.db.commit()
     completed = run(sys.executable, "-m", "autograder.cli", "autograde", "hw2_logistic", cwd=course_dir)
-    assert "transformer hw2_logistic: 0 / 18" in completed.stderr
-    assert "reference hw2_logistic: 18 / 18" in completed.stderr
+    assert "transformer hw2_logistic: 0 / 13" in completed.stderr
+    assert "reference hw2_logistic: 13 / 13" in completed.stderr
     assert all(not v for v in gradebook_scores(course_dir, "hw2_logistic", "transformer").values())
-    assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", "reference").values() if v) == 18
+    assert sum(v for v in gradebook_scores(course_dir, "hw2_logistic", "reference").values() if v) == 13
     with Gradebook(database) as gradebook:
-        grade = gradebook.find_grade("written-derivation", "hw2_logistic", "hw2_logistic", "reference")
+        grade = gradebook.find_grade("written-loss", "hw2_logistic", "hw2_logistic", "reference")
         assert grade.manual_score == 1.5
 
     run("nbgrader", "generate_feedback", "hw2_logistic", "--force", cwd=course_dir)
@@ -278,4 +278,4 @@ def test_secure_path_then_feedback_and_export(course_dir):
     run("nbgrader", "export", cwd=course_dir)
     rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader((course_dir / "grades.csv").open())}
     assert float(rows[("hw2_logistic", "transformer")]["score"]) == 0
-    assert float(rows[("hw2_logistic", "reference")]["score"]) == 19.5
+    assert float(rows[("hw2_logistic", "reference")]["score"]) == 14.5

@@ -1,5 +1,7 @@
 """Hidden tests of homework V: exact parameter and MAC counts, the answers about the course's
-digit network, and the digit network's held-out accuracy."""
+digit network (one of them counted by hand, layer by layer), and the digit network: an MLP of
+``CASE_LAYERS``' shapes with a hidden layer, whose predictions come from its parameters, with a
+held-out accuracy of at least 0.94."""
 from __future__ import annotations
 
 import functools
@@ -8,7 +10,7 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from ..compare import Text, call_text, expect_exact_int, fail, numeric_array
+from ..compare import Text, call_text, expect_exact_int, fail, numeric_array, show
 from . import part, prop
 
 ACCURACY_NEEDED = 0.94
@@ -94,6 +96,20 @@ def answer_V_3(student, ref):
     _answer(student, ref, "ANSWER_V_3", 28 * 28)
 
 
+@part
+def answer_V_breakdown(student, ref):
+    got = student.constant("ANSWER_V_BREAKDOWN")
+    expected = ref.ANSWER_V_BREAKDOWN
+    rows = list(got) if isinstance(got, (list, tuple, np.ndarray)) else None
+    if rows is None or len(rows) != len(expected) or not all(
+            isinstance(row, (list, tuple, np.ndarray)) and len(row) == 2 for row in rows):
+        fail("每层一对 (权重个数, 偏置个数)", "one (weights, biases) pair per layer of 784 → 128 → 64 → 10",
+             call="ANSWER_V_BREAKDOWN", expected=Text(f"{len(expected)} pairs"), got=got)
+    for layer, (row, (weights, biases)) in enumerate(zip(rows, expected), start=2):
+        for value, target, what in ((row[0], weights, "weights"), (row[1], biases, "biases")):
+            expect_exact_int(value, target, call=f"ANSWER_V_BREAKDOWN: the {what} of layer {layer}")
+
+
 # -- the digit network ----------------------------------------------------------------------
 @functools.lru_cache(maxsize=2)
 def digits(data_folder) -> dict:
@@ -101,13 +117,41 @@ def digits(data_folder) -> dict:
         return {key: data[key] for key in ("X_train", "y_train", "X_test", "y_test")}
 
 
+def _shape(value) -> tuple | None:
+    try:
+        return np.shape(value)
+    except ValueError:  # a ragged list
+        return None
+
+
 def _trained_predictions(student, ref) -> np.ndarray:
-    """Held-out predictions of a network trained with seed 0 (each part trains its own, so what
-    a part is given never depends on which part ran first)."""
+    """Held-out predictions of the network ``train_digits`` trains with seed 0, after checking
+    that it is the MLP of ``CASE_LAYERS`` (a hidden layer, those shapes) and that
+    ``predict_digits`` computes from the parameters it is given.  Each part trains its own."""
+    layers = _case_layers(student)
     data, slow = digits(ref.course.data), student.slow(TRAINING_CPU_SECONDS)
-    model = slow.keep("train_digits", data["X_train"], data["y_train"], seed=0)
+    call = "train_digits(X_train, y_train, seed=0)"
+    if len(layers) < 3:
+        fail("至少一个隐藏层", "CASE_LAYERS has at least one hidden layer", call="CASE_LAYERS",
+             expected=Text("[64, hidden…, 10]"), got=layers)
+    params = slow.train_digits(data["X_train"], data["y_train"], seed=0)
+    expected = [((after, before), (after,)) for before, after in zip(layers, layers[1:])]
+    pairs = list(params) if isinstance(params, (list, tuple)) else []
+    well_formed = all(isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in pairs)
+    shapes = [(_shape(T), _shape(b)) for T, b in pairs] if well_formed else []
+    if shapes != expected:
+        fail("返回 CASE_LAYERS 形状的 (Θ, b) 列表", "returns [(Θ, b), ...] with the shapes CASE_LAYERS gives",
+             call=call, expected=Text(str(expected)), got=Text(str(shapes) if shapes else show(params, 200)))
+    params = [(numeric_array(T, call=call), numeric_array(b, call=call)) for T, b in pairs]
+    for label in (3, 8):  # an output layer that always says `label`: predictions must follow it
+        rigged = [*params[:-1], (np.zeros_like(params[-1][0]), 10.0 * np.eye(10)[label])]
+        said = numeric_array(slow.predict_digits(rigged, data["X_test"][:20]), call="predict_digits")
+        if said.shape != (20,) or not np.all(said == label):
+            fail("predict_digits 由传入的 params 算出", "predict_digits computes from the params it is given",
+                 call=f"predict_digits(params with an output layer that always gives {label}, X_test[:20])",
+                 expected=Text(f"20 × {label}"), got=said)
     call = "predict_digits(train_digits(X_train, y_train, seed=0), X_test)"
-    predicted = numeric_array(slow.predict_digits(model, data["X_test"]), call=call)
+    predicted = numeric_array(slow.predict_digits(params, data["X_test"]), call=call)
     if predicted.shape != data["y_test"].shape or not np.all(np.isin(predicted, np.arange(10))):
         fail("返回形状 (N,) 的标签 0–9", "returns labels 0–9 of shape (N,)", call=call,
              expected=Text(f"shape {data['y_test'].shape}, values 0..9"), got=predicted)
