@@ -155,7 +155,7 @@ def gaussian_mle(student, ref, x):
     call = call_text("gaussian_mle", (np.array(x),))
     got = student.gaussian_mle(np.array(x))
     expected = ref.gaussian_mle(x)
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
+    if not isinstance(got, (tuple, list, np.ndarray)) or np.shape(got) != (2,):
         fail("返回 (mu, sigma)", "returns (mu, sigma)", call=call, expected=expected, got=got)
     scale = 1e-9 * (1.0 + max(abs(v) for v in x))
     expect_close(got, expected, call=call, rtol=1e-9, atol=scale,
