@@ -130,10 +130,11 @@ def likely_encoding(data: bytes) -> str | None:
 
 def _not_in(expected: str, data: bytes, where: int | None) -> SubmissionError:
     guess = likely_encoding(data)
-    found = (f"看起来是 {guess} 编码 / it looks like {guess}" if guess
-             else "编码无法识别 / its encoding is unknown")
-    at = f" (byte {where})" if where is not None else ""
-    return SubmissionError(f"文件不是 {expected} 文本{at}，{found}。{RESAVE}")
+    at = f"（第 {where} 字节）" if where is not None else ""
+    at_en = f" (byte {where})" if where is not None else ""
+    zh = f"文件不是 {expected} 文本{at}" + (f"，看起来是 {guess} 编码" if guess else "，编码无法识别")
+    en = f"the file is not {expected} text{at_en}" + (f"; it looks like {guess}" if guess else "; its encoding is unknown")
+    return SubmissionError(f"{zh} / {en}.\n{RESAVE}")
 
 
 def module_text(data: bytes) -> str:
@@ -141,7 +142,10 @@ def module_text(data: bytes) -> str:
     cookie, otherwise UTF-8; never a guess (a wrong guess would garble the code)."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as error:  # an unknown codec in the cookie, or a BOM beside another cookie
+    except SyntaxError as error:
+        if "invalid or missing" in str(error.msg):  # no cookie, and a first line that is not UTF-8
+            raise _not_in("UTF-8", data, None) from None
+        # an unknown codec in the cookie, or a BOM beside another cookie
         raise SubmissionError(f"文件的编码声明有误 / the file's coding declaration is wrong: {error.msg}") from None
     try:
         return data.decode(encoding)

@@ -252,3 +252,16 @@ def test_strict_fails_only_when_a_submission_could_not_be_run(tmp_path):
     assert nnhw("grade", *paths, "--out", tmp_path / "a").returncode == 0
     assert nnhw("grade", *paths, "--out", tmp_path / "b", "--strict").returncode == 1
     assert nnhw("grade", SAMPLE_FOLDER / "partial", "--out", tmp_path / "c", "--strict").returncode == 0
+
+
+def test_paths_with_spaces_and_cjk_characters(tmp_path):
+    submitted = tmp_path / "深度学习 作业" / "submitted"
+    for student in ("张三", "li si"):
+        (submitted / student / "hw2_logistic").mkdir(parents=True)
+        shutil.copy(ROOT / "solutions" / "hw2_logistic" / "hw2_logistic.ipynb", submitted / student / "hw2_logistic")
+    out = tmp_path / "成绩 输出"
+    completed = nnhw("grade", submitted, "--out", out)
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert {(r["student"], r["score"]) for r in results} == {("张三", 13), ("li si", 13)}
+    assert len(list((out / "feedback").iterdir())) == 2 and "张三" in (out / "grades.csv").read_text(encoding="utf-8")

@@ -4,6 +4,8 @@ yet" on the stubs and passes once the notebooks are answered."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +116,51 @@ def test_release_notebooks_render_to_html(homework):
     nbformat.validate(notebook)
     html, _ = HTMLExporter().from_notebook_node(notebook)
     assert "YOUR CODE HERE" in html and "Checklist" in html
+
+
+NO_LINUX = Path(__file__).parent / "no_linux"  # a sitecustomize that removes fcntl, os.fork, /proc, prctl
+
+
+def interpreter(version: str) -> str | None:
+    """A Python of ``version`` on this machine (pyenv's, or on the PATH)."""
+    found = sorted(Path("/root/.pyenv/versions").glob(f"{version}.*/bin/python")) if os.access("/root", os.X_OK) else []
+    return str(found[-1]) if found else shutil.which(f"python{version}")
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.13"])  # the oldest and the newest the package supports
+def test_self_check_on_any_platform_python_and_path(version, tmp_path_factory):
+    """The bundle's self-check uses only portable primitives: it runs where fcntl, os.fork, /proc
+    and prctl do not exist and multiprocessing spawns (Windows, macOS), on the oldest and the
+    newest Python, from a folder whose path has CJK characters and a space."""
+    python = interpreter(version)
+    if python is None:
+        pytest.skip(f"no Python {version} here")
+    folder = tmp_path_factory.mktemp("home") / "张三" / "深度学习 作业" / "nnhw-student"
+    release(COURSE, folder)
+    venv = folder.parent / ".venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    student = venv / "bin" / "python"
+    subprocess.run([str(student), "-m", "pip", "install", "-q", "-e", str(folder)], check=True,
+                   capture_output=True, timeout=900)
+    env = {**os.environ, "PYTHONPATH": str(NO_LINUX)}
+
+    def run(*args):
+        return subprocess.run([str(student), *args], cwd=folder, env=env, capture_output=True, text=True,
+                              timeout=900)
+
+    shimmed = run("-c", "import os, multiprocessing; print(hasattr(os, 'fork'), multiprocessing.get_start_method()); "
+                        "import fcntl")
+    assert shimmed.stdout.split() == ["False", "spawn"], shimmed.stdout  # the shim is in force
+    assert "fcntl" in shimmed.stderr and shimmed.returncode != 0, shimmed.stderr
+    stubs = run("-m", "autograder.cli", "check")
+    expected = sum(len(check.public_parts(COURSE, h)) for h in HOMEWORKS)
+    assert stubs.returncode == 1 and stubs.stdout.count(check.NOT_DONE) >= expected, stubs.stdout[-2000:]
+    assert "Traceback" not in stubs.stdout + stubs.stderr, stubs.stderr[-2000:]
+    tested = run("-m", "pytest")
+    assert tested.returncode == 1 and f"{expected} failed" in tested.stdout, tested.stdout[-2000:]
+    for homework in HOMEWORKS:
+        path = folder / "assignments" / homework / f"{homework}.ipynb"
+        path.write_text(json.dumps(answered_notebook(COURSE, homework), ensure_ascii=False), encoding="utf-8")
+    answered = run("-m", "autograder.cli", "check")
+    assert answered.returncode == 0, answered.stdout[-3000:] + answered.stderr[-2000:]
+    assert run("-m", "pytest").returncode == 0
