@@ -29,7 +29,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import discover, load, report
+from . import class_report, discover, load, report
 from .course import HOMEWORKS, Course
 from .run.confine import die_with_parent
 from .run.sandbox import Isolation, strong_isolation
@@ -73,18 +73,19 @@ def read_journal(out: Path) -> dict[str, dict]:
             for line in stream:
                 try:
                     entry = json.loads(line)
-                    result = result_from_json(entry["result"])
+                    result = result_from_json(entry["result"], entry.get("facts", ()))
                 except (ValueError, KeyError, TypeError, AttributeError):
                     continue
                 entries[key_of(result.student, result.homework)] = {**entry, "result": result}
     return entries
 
 
-def result_from_json(data: dict) -> HomeworkResult:
+def result_from_json(data: dict, facts=()) -> HomeworkResult:
     tests = tuple(TestResult(**test) for test in data["tests"])
     if data["homework"] not in HOMEWORKS or not isinstance(data["student"], str):
         raise ValueError("not a result")
-    return HomeworkResult(data["student"], data["homework"], data["score"], data["max_score"], tests)
+    return HomeworkResult(data["student"], data["homework"], data["score"], data["max_score"], tests,
+                          tuple(str(fact) for fact in facts))
 
 
 class Journal:
@@ -93,7 +94,8 @@ class Journal:
         self.stream = open(out / JOURNAL, "a", encoding="utf-8")
 
     def record(self, fingerprint: str, result: HomeworkResult) -> None:
-        line = report.json_text({"fingerprint": fingerprint, "result": result.as_json()})
+        line = report.json_text({"fingerprint": fingerprint, "result": result.as_json(),
+                                 "facts": list(result.facts)})
         self.stream.write(line + "\n")  # one write, then fsync: a line is there whole or torn
         self.stream.flush()
         os.fsync(self.stream.fileno())
@@ -154,12 +156,14 @@ def grade_batch(course: Course, paths: Iterable[Path], out: Path, workers: int =
             on_stop()
     finally:
         writer.close()
-        report.write_all(out, [entry["result"] for entry in read_journal(out).values()])
+        everything = [entry["result"] for entry in read_journal(out).values()]
+        report.write_all(out, everything)
+        class_report.write(course, out, everything)
     mine = [finished[key] for key in fingerprints if key in finished]
     return Outcome(report.ordered(mine), len(finished) - len(reused), len(reused), interrupted)
 
 
-def merge(out: Path, shards: list[Path]) -> list[HomeworkResult]:
+def merge(course: Course, out: Path, shards: list[Path]) -> list[HomeworkResult]:
     """One report from the output folders of several shards (or machines); ValueError if two
     shards graded one submission differently."""
     results: dict[str, HomeworkResult] = {}
@@ -173,6 +177,7 @@ def merge(out: Path, shards: list[Path]) -> list[HomeworkResult]:
                                  "graded differently in two shards")
             results[key] = result
     report.write_all(out, list(results.values()))
+    class_report.write(course, out, list(results.values()))
     return report.ordered(list(results.values()))
 
 

@@ -114,9 +114,15 @@ def _judge(part: str, problem: dict | None, heading: str, cause: str = "") -> Ch
         return CheckResult(part, "passed")
     where = problem.get("where") or {}
     in_check = where.get("label") == f"cell {part}"
-    if (problem["type"] == "NotImplementedError" or (problem["type"] == "NameError" and in_check and not cause)
-            or (problem["type"] == "AssertionError" and problem["message"].startswith(NOT_DONE))):
-        return CheckResult(part, "not done", problem["message"] if problem["type"] == "NameError" else "")
+    if problem["type"] == "NotImplementedError":
+        function = where.get("function") if where.get("function") not in (None, "<module>") else None
+        return CheckResult(part, "not done", f"{function} 还没有写完 / {function} is not written yet"
+                           if function else "")
+    if problem["type"] == "AssertionError" and problem["message"].startswith(NOT_DONE):
+        names = problem["message"].partition(": ")[2]
+        return CheckResult(part, "not done", f"{names} 还没有填写 / {names} not filled in yet" if names else "")
+    if problem["type"] == "NameError" and in_check and not cause:
+        return CheckResult(part, "not done", problem["message"])
     line = f"    {where['text']}\n" if where.get("text") else ""
     message = f"    {problem['type']}: {problem['message']}\n" if problem["message"] else \
         f"    {problem['type']}\n"
@@ -168,14 +174,25 @@ def check(course: Course, submission: load.Submission) -> Report:
     return Report(homework, path, ordered, tuple(problems))
 
 
-def render(report: Report) -> str:
+def render(report: Report, written_points: float = 0.0) -> str:
     lines = [f"{report.homework} — 公开检查 / public checks ({report.path})"]
     lines += [f"  ⚠️ {problem}" for problem in report.problems]
     for result in report.results:
         lines.append(f"  {MARKS[result.status]} {result.part:<32} {WORDS[result.status]}")
         if result.detail:
             lines.append(result.detail if result.detail.startswith("    ") else f"    {result.detail}")
+    passed = sum(1 for result in report.results if result.status == "passed")
+    lines.append(f"  → {passed}/{len(report.results)} 项公开检查通过 / public checks passed"
+                 + (f"；另有 {written_points:g} 分简答题由助教批改 / plus {written_points:g} points of written "
+                    "answers a TA grades" if written_points else ""))
     return "\n".join(lines)
+
+
+def written_points(course: Course, homework: str) -> float:
+    """Points of the homework's written answers (graded by a person, never by a check)."""
+    return sum(float(load.nbgrader_metadata(cell).get("points", 0))
+               for cell in load.public_notebook(course, homework)["cells"]
+               if load.cell_kind(cell) == "manual")
 
 
 FOOTER = ("这些只是公开检查（讲义中的例子和不需要参考答案的性质）；提交后，隐藏测试会检查更多情况。\n"

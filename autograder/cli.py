@@ -77,7 +77,7 @@ def _grade(args) -> int:
           f"the journal; {len(broken)} could not be run at all / 共 {len(outcome.results)} 份：批改 "
           f"{outcome.graded} 份，沿用日志 {outcome.reused} 份；{len(broken)} 份完全无法运行")
     out = Path(args.out)
-    print(f"→ {out / 'results.json'}, {out / 'grades.csv'}, {out / 'feedback'}/")
+    print(f"→ {out / 'results.json'}, {out / 'grades.csv'}, {out / 'feedback'}/, {out / 'report.html'}")
     return STRICT_FAILURE if args.strict and broken else OK
 
 
@@ -97,7 +97,8 @@ def _check(args) -> int:
     reports = []
     for submission in found:
         reports.append(check.check(course, submission))
-        print(check.render(reports[-1]), end="\n\n", flush=True)
+        print(check.render(reports[-1], check.written_points(course, submission.homework)), end="\n\n",
+              flush=True)
     print(check.FOOTER)
     return 0 if all(report.all_passed for report in reports) else 1
 
@@ -116,7 +117,10 @@ def _merge(args) -> int:
         _say(f"没有 results.json / no results.json in: {', '.join(missing)}")
         return USAGE
     try:
-        results = batch.merge(Path(args.out), [Path(folder) for folder in args.shards])
+        results = batch.merge(_course(args), Path(args.out), [Path(folder) for folder in args.shards])
+    except CourseNotFound as error:
+        _say(str(error))
+        return USAGE
     except ValueError as error:
         _say(f"无法合并 / cannot merge: {error}")
         return USAGE
@@ -222,6 +226,7 @@ def parser() -> argparse.ArgumentParser:
     combine = verbs.add_parser("merge", help="combine the output folders of several shards")
     combine.add_argument("shards", nargs="+", metavar="SHARD_OUT", help="output folders of shards")
     combine.add_argument("--out", default="out", help="output folder (default: %(default)s)")
+    _course_option(combine)
     _strict_option(combine)
     combine.set_defaults(run=_merge)
     secure = verbs.add_parser("autograde", help="nbgrader autograde, with the isolated grader "

@@ -35,7 +35,8 @@ def release(course: Course, target: Path) -> list[Path]:
     copies |= {course.data / name: [target / "data" / name] for name in DATA_FILES}
     copies |= {PACKAGE / "bundle" / "README.md": [target / "README.md"],
                PACKAGE / "bundle" / "pyproject.toml": [target / "pyproject.toml"],
-               PACKAGE / "bundle" / "test_public_checks.py": [target / "tests" / "test_public_checks.py"]}
+               PACKAGE / "bundle" / "test_public_checks.py": [target / "tests" / "test_public_checks.py"],
+               PACKAGE / "bundle" / "conftest.py": [target / "tests" / "conftest.py"]}
     written = []
     for source, destinations in copies.items():
         for destination in destinations:

@@ -7,6 +7,7 @@ scores zero.  Every way a part can end maps to one status (``passed``, ``failed`
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import time
 import traceback
@@ -20,6 +21,7 @@ from .compare import Failed
 from .reference import reference
 from .run.protocol import ChildDied, ChildTimeout
 from .run.sandbox import Isolation
+from .run.protocol import describe_problem
 from .run.student import NotDone, OutOfTime, SandboxBackend, Student, StudentRaised, notes
 
 HOMEWORK_BUDGET = 120.0  # seconds of wall time for all hidden tests of one homework
@@ -44,8 +46,10 @@ class HomeworkResult:
     score: float
     max_score: float
     tests: tuple[TestResult, ...]
+    facts: tuple[str, ...] = ()  # what the code tried that grading does not allow (for the TA)
 
     def as_json(self) -> dict:
+        """The row of ``results.json`` (SPEC §4's schema; the facts go to the TA's report)."""
         return {"student": self.student, "homework": self.homework, "score": self.score,
                 "max_score": self.max_score,
                 "tests": [dataclasses.asdict(test) for test in self.tests]}
@@ -87,8 +91,11 @@ def run_part(part: Part, student: Student, ref) -> TestResult:
                                         "gives the same result (your code is nondeterministic)")
         except NotDone as error:
             failure = student.backend.load_failure
+            cause = failed_definition(student.backend, error.name)
             if failure:  # not defined because the code that defines it never finished
                 status, output = failure[0], f"代码没有运行完 / your code did not finish loading: {failure[1]}"
+            elif cause:  # not defined because the cell that defines it failed to run
+                status, output = "error", cause
             else:
                 status, output = "error", str(error)
         except StudentRaised as error:
@@ -103,8 +110,8 @@ def run_part(part: Part, student: Student, ref) -> TestResult:
         except Exception as error:  # a bug of the grader: say so, and keep grading the batch
             print(traceback.format_exc(), file=sys.stderr)
             status, output = "error", f"评分程序内部错误 / internal grader error: {error!r}"
-    if status != "passed":
-        output += notes(student.backend.problems)
+    if status != "passed":  # cells that failed to run, unless the message already names them
+        output += notes([p for p in student.backend.problems if p["label"] not in output])
     score = part.points if status == "passed" else 0.0
     return TestResult(part.name, score, part.points, status, capped(output))
 
@@ -113,15 +120,31 @@ def capped(output: str) -> str:
     return output if len(output) <= OUTPUT_LIMIT else output[:OUTPUT_LIMIT] + " …"
 
 
+def failed_definition(backend, name: str | None) -> str | None:
+    """Why ``name`` is undefined when a cell that mentions it failed to run (a syntax error, an
+    exception on the way): that cell's error, said first, instead of "not done yet"."""
+    if not name:
+        return None
+    mentions = re.compile(rf"\b{re.escape(name)}\b")
+    sources = {unit["label"]: unit["source"] for unit in getattr(backend, "units", [])}
+    for problem in getattr(backend, "problems", []):
+        if problem["type"] != "NotImplementedError" and mentions.search(sources.get(problem["label"], "")):
+            if problem["type"] == "SyntaxError":
+                return (f"{problem['label']} 有语法错误 / has a syntax error: {problem['message']}，"
+                        f"所以 `{name}` 没有定义 / so `{name}` is not defined")
+            return f"`{name}` 没有定义，因为 / is not defined because {describe_problem(problem)}"
+    return None
+
+
 def _left_for_a_person(part: Part) -> TestResult:
     return TestResult(part.name, None, part.points, "manual",
                       "人工批改 / graded by hand (written answer)")
 
 
-def result_of(student_id: str, homework: str, tests: list[TestResult]) -> HomeworkResult:
+def result_of(student_id: str, homework: str, tests: list[TestResult], facts=()) -> HomeworkResult:
     graded = [test for test in tests if test.status != "manual"]
     return HomeworkResult(student_id, homework, sum(test.score for test in graded),
-                          sum(test.max_score for test in graded), tuple(tests))
+                          sum(test.max_score for test in graded), tuple(tests), tuple(facts))
 
 
 def unreadable(course: Course, submission: load.Submission, reason: str) -> HomeworkResult:
@@ -160,4 +183,4 @@ def grade_submission(course: Course, submission: load.Submission, isolation: Iso
     if submission.note:
         tests = [dataclasses.replace(test, output=f"注意 / note: {submission.note}\n{test.output}".rstrip())
                  if test.status != "manual" else test for test in tests]
-    return result_of(submission.student, submission.homework, tests)
+    return result_of(submission.student, submission.homework, tests, backend.facts)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html.parser
 import json
 import os
 import re
@@ -265,3 +266,47 @@ def test_paths_with_spaces_and_cjk_characters(tmp_path):
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert {(r["student"], r["score"]) for r in results} == {("张三", 13), ("li si", 13)}
     assert len(list((out / "feedback").iterdir())) == 2 and "张三" in (out / "grades.csv").read_text(encoding="utf-8")
+
+
+class Page(html.parser.HTMLParser):
+    """The structure of an HTML page: headings, tables' rows, and every URL it would fetch."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.headings, self.rows, self.fetches, self.tags, self._in = [], [], [], set(), None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag in ("h1", "h2"):
+            self._in = (tag, [])
+        if tag == "tr":
+            self.rows.append([])
+        self.fetches += [value for name, value in attrs if name in ("src", "href") and value]
+
+    def handle_endtag(self, tag):
+        if self._in and tag == self._in[0]:
+            self.headings.append("".join(self._in[1]))
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in:
+            self._in[1].append(data)
+        elif self.rows:
+            self.rows[-1].append(data)
+
+
+def test_the_class_report_shows_the_class_at_a_glance(samples):
+    _, out, results = samples
+    page = Page((out / "report.html").read_text(encoding="utf-8"))
+    assert [h.split(" / ")[-1] for h in page.headings] == [
+        "Class report", "Score distributions", "Pass rate per part", "Most common failing properties",
+        "Submissions that could not run or timed out", "Tried what grading does not allow",
+        "Written parts waiting for a person"]
+    assert "svg" in page.tags and "script" not in page.tags and page.fetches == []  # self-contained
+    text = " ".join(" ".join(row) for row in page.rows)
+    assert "infinite_loop" in text and "timed out" in text
+    facts = [row for row in page.rows if any("(not available while grading)" in cell for cell in row)]
+    assert facts and all(row[0] == "cheater" for row in facts)  # honest samples show none
+    rates = {row[1]: row[3] for row in page.rows if len(row) >= 4 and row[0] == "hw2_logistic"}
+    assert rates["sigmoid_values"] == f"{sum(1 for r in results if r['homework'] == 'hw2_logistic' and any(t['name'] == 'sigmoid_values' and t['status'] == 'passed' for t in r['tests']))}/4"

@@ -10,6 +10,7 @@ under a memory bound far below what the bombs once cost (3.3 GB)."""
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from conftest import COURSE
 GRADER_MEMORY_BOUND = 300 * 2**20  # bytes of RSS for any one grader process (bombs: 3.3 GB)
 ODD_NAMES = {"victim~x": "A", "victim x": "B", "zz\rhonest": "B", "=2+5+cmd|' -C calc'!A0": "B",
              os.fsdecode(b"caf\xe9"): "B", "new\nline": "B", "\x1b[2Jansi": "B", "CON": "B"}
+HTML_ID = "<img src=x onerror=alert(1)>"  # a folder name that is HTML
 FENCE = "```\n\n| `forged` | ✅ passed | 9 / 9 |\n\n```"
 
 
@@ -133,6 +135,7 @@ def build_class(root: Path) -> Path:
           f"def sigmoid(z):\n    raise ValueError({FENCE!r})\n")
     # a student folder named like a homework file: only its own entry (once, the whole tree)
     write(submitted / "hw5_mlp.py" / "hw5_mlp.py", "def count_parameters(sizes):\n    return 0\n")
+    write(submitted / HTML_ID / "hw1_likelihood.ipynb", "{not json")  # listed in report.html
     # ignored: a hidden folder, a stray file beside the student folders
     write(submitted / ".hidden" / "hw1_likelihood.py", hw1_module("B"))
     write(submitted / "README.txt", "not a student")
@@ -318,7 +321,13 @@ def test_student_text_cannot_forge_feedback(batch):
     assert heading.splitlines()[0] == "# 作业反馈 / Feedback — new\\\\nline"
 
 
+def test_the_class_report_escapes_what_students_control(batch):
+    text = (batch["out"] / "report.html").read_text(encoding="utf-8")
+    assert "<img" not in text and html.escape(HTML_ID) in text
+    assert "<script" not in text.lower() and "forged" not in re.sub(r"<pre>.*?</pre>", "", text, flags=re.S)
+
+
 def test_output_files_follow_the_umask(batch):
     out = batch["out"]
-    for path in [out / "results.json", out / "grades.csv", *(out / "feedback").iterdir()]:
+    for path in [out / "results.json", out / "grades.csv", out / "report.html", *(out / "feedback").iterdir()]:
         assert path.stat().st_mode & 0o777 == 0o644, path

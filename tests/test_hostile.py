@@ -93,7 +93,7 @@ def test_nothing_outlives_grading(batch):
 def test_forged_files_land_nowhere(batch):
     out = batch["out"]
     assert sorted(p.name for p in out.iterdir()) == ["feedback", "grades.csv", "journal.jsonl",
-                                                      "results.json"]
+                                                      "report.html", "results.json"]
     for path in [out / "results.json", out / "grades.csv", out / "journal.jsonl"]:
         assert "forger" not in path.read_text(encoding="utf-8")
     for folder, changed in batch["changed"].items():  # what existed before may; nothing new

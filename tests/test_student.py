@@ -71,7 +71,9 @@ def test_stubs_read_not_done_yet(bundle, bundle_python):
     completed = in_bundle(bundle_python, bundle, "-m", "autograder.cli", "check")
     assert completed.returncode == 1
     parts = [line for line in completed.stdout.splitlines() if line.startswith("  ") and "/" in line
-             and not line.startswith("    ")]
+             and not line.startswith(("    ", "  →"))]
+    summaries = [line for line in completed.stdout.splitlines() if line.startswith("  → 0/")]
+    assert len(summaries) == len(HOMEWORKS) and all("written answers a TA grades" in s for s in summaries)
     expected = sum(len(check.public_parts(COURSE, h)) for h in HOMEWORKS)
     assert len(parts) == expected and all("尚未完成 / not done yet" in line for line in parts), \
         completed.stdout

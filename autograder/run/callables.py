@@ -85,6 +85,45 @@ def sines(a, k, u):
     return f
 
 
+def _numbers(values, limit: int = 6) -> str:
+    array = np.asarray(values, dtype=float).ravel()
+    shown = ", ".join(f"{v:.4g}" for v in array[:limit])
+    return f"[{shown}{', …' if array.size > limit else ''}]"
+
+
+def describe(kind: str, params: dict) -> str:
+    """A readable formula for a catalogue function (not the Python that builds it)."""
+    p = params
+    if kind == "tanh":
+        return "f = np.tanh"
+    if kind == "identity":
+        return "f(z) = z"
+    if kind == "first":
+        return "choose(M, t) = M[0] (the first misclassified point)"
+    if kind == "last":
+        return "choose(M, t) = M[-1] (the last misclassified point)"
+    if kind == "cycle":
+        return "choose(M, t) = M[t mod len(M)]"
+    if kind == "prefer":
+        return f"choose(M, t) = {p['index']} if t == {p['at']} and {p['index']} in M, else M[0]"
+    if kind == "ranked":
+        order = sorted(range(len(p["priority"])), key=lambda i: -p["priority"][i])
+        return f"choose(M, t) = the index in M that comes first in the order {order}"
+    if kind == "piecewise_linear":
+        knots = ", ".join(f"({x:.3g}, {y:.3g})" for x, y in zip(np.ravel(p["xs"]), np.ravel(p["ys"])))
+        return f"f = the piecewise-linear function through {knots}"
+    if kind == "sine":
+        return (f"f(x) = {p['amplitude']:.4g}·sin({p['frequency']:.4g}·x + {p['phase']:.4g}) + "
+                f"{p['offset']:.4g}")
+    if kind == "quadratic":
+        return (f"f(w) = ½ wᵀAw + bᵀw + c with A = {_numbers(p['A'], 9)} (row by row), b = {_numbers(p['b'])}, "
+                f"c = {float(p['c']):.4g}")
+    if kind == "sines":
+        return (f"f(w) = Σᵢ aᵢ·sin(kᵢ·wᵢ) + (u·w)³/6 with a = {_numbers(p['a'])}, k = {_numbers(p['k'])}, "
+                f"u = {_numbers(p['u'])}")
+    return kind
+
+
 CATALOGUE = {
     function.__name__: function
     for function in (tanh, identity, first, last, cycle, prefer, ranked,
@@ -110,10 +149,8 @@ class Fn:
 
     @property
     def description(self) -> str:
-        with np.printoptions(precision=4, threshold=8, edgeitems=2):
-            shown = ", ".join(f"{key}={np.array2string(np.asarray(value), separator=', ')}"
-                              for key, value in self.params.items())
-        return f"{self.kind}({shown})"
+        """The function as a student would write it down (shown in counterexamples)."""
+        return describe(self.kind, self.params)
 
     def __wire__(self):
         return {wire.FUNCTION: {"kind": self.kind, "params": wire.encode(self.params)}}

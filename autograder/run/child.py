@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import sys
 
-from . import confine, executor
+from . import confine, executor, observe
 
 
 def main(argv: list[str]) -> None:
     config = json.loads(argv[0])
     confine.confine(config["plan"])
-    executor.main_loop(executor.Executor(), config["requests_fd"], config["replies_fd"])
+    observer = observe.for_plan(config["plan"], config["facts_fd"]).install()  # before student code
+    executor.main_loop(executor.Executor(), config["requests_fd"], config["replies_fd"], observer)
 
 
 if __name__ == "__main__":

@@ -223,7 +223,7 @@ class Executor:
             if label in self.sources:
                 source = self.sources[label]
                 text = source[line - 1].strip() if 0 < line <= len(source) else ""
-                where = {"label": label, "line": line, "text": text[:200]}
+                where = {"label": label, "line": line, "text": text[:200], "function": frame.f_code.co_name}
         kinds = [kind.__name__ for kind in type(error).__mro__]
         return {"type": type(error).__name__, "kinds": kinds, "message": message, "where": where}
 
@@ -255,8 +255,9 @@ def _same(old, new) -> bool:
     return True  # functions and kept objects: not the caller's data
 
 
-def main_loop(executor: Executor, requests_fd: int, replies_fd: int) -> None:
-    """Serve requests until the grader closes the stream."""
+def main_loop(executor: Executor, requests_fd: int, replies_fd: int, observer=None) -> None:
+    """Serve requests until the grader closes the stream; after each, the ``observer`` (where
+    there is one) looks for replaced functions (``observe``)."""
     frames = wire.FrameBuffer(wire.REQUESTS)
     executor.timer = CpuTimer()
     while True:
@@ -267,6 +268,8 @@ def main_loop(executor: Executor, requests_fd: int, replies_fd: int) -> None:
             reply = executor.handle(request)
         except Exception as error:  # a malformed request is the grader's bug, not the student's
             reply = {"status": "protocol", "message": f"{type(error).__name__}: {error}"}
+        if observer is not None:
+            observer.check()
         try:
             wire.write_frame(replies_fd, reply, wire.REPLIES)
         except (wire.WireError, MemoryError) as error:

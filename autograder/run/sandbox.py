@@ -37,6 +37,7 @@ PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 SANDBOX_UID_BASE = 1_600_000_000  # + 4 × the grader's pid + a slot: unnamed uids nobody shares
 UID_SLOTS = 4  # children one grader process may have alive at once
 STRAY_OUTPUT_LIMIT = 64 * 1024
+FACT_BYTES = 16 * 1024  # of fact lines kept per child (a fork bomb writes one per process)
 PR_SET_CHILD_SUBREAPER = 36
 F_SETPIPE_SZ = 1031
 PIPE_BYTES = 1 << 20  # Linux's default ceiling for an unprivileged pipe (fs.pipe-max-size)
@@ -326,6 +327,7 @@ class ChildProcess:
     def __init__(self, isolation: Isolation):
         self.isolation = isolation
         self.stray_output = bytearray()
+        self.fact_lines = bytearray()
         self.process: _Reparented | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -345,15 +347,16 @@ class ChildProcess:
         requests_read, self.requests = os.pipe()
         self.replies, replies_write = os.pipe()
         output_read, output_write = os.pipe()
+        facts_read, facts_write = os.pipe()
         try:
             pid = server.fork({"plan": self.isolation.plan(self.scratch, self.uid)},
-                              [requests_read, replies_write, output_write])
+                              [requests_read, replies_write, output_write, facts_write])
         finally:
-            for fd in (requests_read, replies_write, output_write):
+            for fd in (requests_read, replies_write, output_write, facts_write):
                 os.close(fd)
         self.process = _Reparented(pid)
-        self.output = output_read
-        for fd in (self.requests, self.replies, self.output):
+        self.output, self.facts_pipe = output_read, facts_read
+        for fd in (self.requests, self.replies, self.output, self.facts_pipe):
             os.set_blocking(fd, False)
         import fcntl  # Linux only, as is everything this class does
 
@@ -365,6 +368,7 @@ class ChildProcess:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.replies, selectors.EVENT_READ)
         self.selector.register(self.output, selectors.EVENT_READ)
+        self.selector.register(self.facts_pipe, selectors.EVENT_READ)
         self.frames = wire.FrameBuffer(wire.REPLIES)
 
     def close(self, grace: float = 0.5) -> None:
@@ -378,7 +382,9 @@ class ChildProcess:
             pass
         self._kill_everything()
         self.selector.close()
-        for fd in (self.replies, self.output):
+        while self._drain(self.facts_pipe) and len(self.fact_lines) < FACT_BYTES:
+            pass  # what the last moments wrote (a fork bomb's children, say)
+        for fd in (self.replies, self.output, self.facts_pipe):
             os.close(fd)
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.process = None
@@ -438,9 +444,18 @@ class ChildProcess:
             except wire.WireError as error:
                 self._refused(error)
         else:
-            room = STRAY_OUTPUT_LIMIT - len(self.stray_output)
-            self.stray_output += data[:max(room, 0)]
+            kept = self.stray_output if fd == self.output else self.fact_lines
+            limit = STRAY_OUTPUT_LIMIT if fd == self.output else FACT_BYTES
+            kept += data[:max(limit - len(kept), 0)]
         return True
+
+    def facts(self) -> dict[str, int]:
+        """What the child's observer wrote down (``observe``), with how many processes did."""
+        found: dict[str, int] = {}
+        for line in bytes(self.fact_lines).decode("utf-8", "replace").splitlines():
+            if line.strip():
+                found[line.strip()] = found.get(line.strip(), 0) + 1
+        return found
 
     def _take_reply(self) -> dict | None:
         try:

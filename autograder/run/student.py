@@ -11,13 +11,14 @@ import dataclasses
 import time
 
 from ..compare import Failed, call_text, show
-from . import wire
+from . import observe, wire
 from .executor import Executor
 from .protocol import ChildDied, ChildTimeout, describe_problem, well_formed
 from .sandbox import ChildProcess, Isolation
 
 # Limits in CPU time of the child, so a busy machine cannot turn a pass into a timeout; the wall
 # clock only backstops code that sleeps, waits or blocks the timer.  Stated in the notebooks.
+MAX_FACTS = 40
 CALL_CPU_SECONDS = 5.0   # one call of a student's function
 LOAD_CPU_SECONDS = 10.0  # one notebook cell (or a whole module) while loading
 
@@ -29,7 +30,12 @@ def wall_backstop(cpu_seconds: float) -> float:
 
 
 class NotDone(BaseException):
-    """The answer is missing or still the stub: nothing to shrink, the part scores zero."""
+    """The answer is missing or still the stub: nothing to shrink, the part scores zero.
+    ``name``: the function or constant that is missing."""
+
+    def __init__(self, message: str, name: str | None = None):
+        super().__init__(message)
+        self.name = name
 
 
 class StudentRaised(Exception):
@@ -121,7 +127,7 @@ class Student:
     def constant(self, name: str):
         reply = self._request({"op": "get", "name": name})
         if reply["status"] == "missing":
-            raise NotDone(_not_defined(name))
+            raise NotDone(_not_defined(name), name)
         value = self._value(reply, name)
         if value is None:
             raise NotDone(f"尚未完成 / not done yet: {name} is still None")
@@ -152,7 +158,7 @@ class Student:
                 f"{call} 用了超过 {self.cpu_seconds:g} s 的 CPU 时间（每次调用的上限）/ used more than "
                 f"{self.cpu_seconds:g} s of CPU time, the limit of one call"))
         if status == "missing":
-            raise NotDone(_not_defined(name))
+            raise NotDone(_not_defined(name), name)
         if status == "not_callable":
             raise Failed(f"{name} 应当是函数 / should be a function, but it is a {reply['type']}")
         if status == "raised":
@@ -245,6 +251,7 @@ class SandboxBackend:
         self.units: list[dict] = []
         self.skipped: dict[int, tuple[str, str]] = {}  # unit index → (status, why) it was skipped
         self.problems: list[dict] = []
+        self.seen: dict[str, int] = {}  # what the code tried that grading does not allow (``observe``)
         self.child: ChildProcess | None = None
         self.loaded = 0
 
@@ -263,11 +270,40 @@ class SandboxBackend:
 
     def request(self, message: dict, timeout: float) -> dict:
         self._load()
-        return self.child.request(message, timeout)
+        return self._observed(self.child, message, timeout)
+
+    def _observed(self, child: ChildProcess, message: dict, timeout: float) -> dict:
+        """``child.request``, noting a reply the grader refused as a fact."""
+        try:
+            return child.request(message, timeout)
+        except ChildDied as died:
+            if "refuses" in str(died):
+                self.seen.setdefault("send a reply larger or deeper than the grader accepts", 1)
+            raise
+
+    def _gather(self, child: ChildProcess | None) -> None:
+        if child is not None:
+            for fact, processes in child.facts().items():
+                self.seen[fact] = self.seen.get(fact, 0) + processes
+            child.fact_lines.clear()
+
+    @property
+    def facts(self) -> list[str]:
+        """Each fact once, with how often when more than once (processes started are counted,
+        and named past the sandbox's limit)."""
+        limit = self.isolation.limits.processes
+        shown = []
+        for fact, count in list(self.seen.items())[:MAX_FACTS]:
+            if fact == observe.STARTED and count >= limit:
+                shown.append(f"{fact} ×{count} (more than the {limit} processes a submission may have)")
+            else:
+                shown.append(f"{fact} ×{count}" if count > 1 else fact)
+        return shown
 
     def _load(self) -> None:
         while True:
             if self.child is None or not self.child.alive:
+                self._gather(self.child)
                 self.child = ChildProcess(self.isolation)
                 self.child.start()
                 self.loaded, self.problems = 0, []
@@ -282,8 +318,8 @@ class SandboxBackend:
                 if timeout <= 0:
                     raise OutOfTime(0)
             try:
-                reply = self.child.request({"op": "load", "units": [unit],
-                                            "cpu_seconds": self.load_cpu_seconds}, timeout)
+                reply = self._observed(self.child, {"op": "load", "units": [unit],
+                                                    "cpu_seconds": self.load_cpu_seconds}, timeout)
             except ChildTimeout:
                 self.skipped[self.loaded] = ("timeout", f"{unit['label']} 运行超时 / did not finish "
                                              f"within {timeout:g} s of wall time (does it wait?)")
@@ -307,3 +343,4 @@ class SandboxBackend:
     def close(self) -> None:
         if self.child is not None:
             self.child.close()
+            self._gather(self.child)

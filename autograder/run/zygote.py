@@ -18,14 +18,14 @@ import sys
 import time
 import traceback
 
-from . import child, confine, executor  # noqa: F401  (imported here so forked children have them)
+from . import child, confine, executor, observe  # noqa: F401  (imported so forked children have them)
 
 REQUEST_BYTES = 1 << 20
 
 
 def serve(sock: socket.socket, grader: int) -> None:
     while True:
-        message, fds, _, _ = socket.recv_fds(sock, REQUEST_BYTES, 3)
+        message, fds, _, _ = socket.recv_fds(sock, REQUEST_BYTES, 4)
         if not message:
             return
         config = json.loads(message)
@@ -50,7 +50,7 @@ def serve(sock: socket.socket, grader: int) -> None:
 
 
 def _become_child(config: dict, fds: list[int], grader: int) -> None:
-    requests, replies, output = fds
+    requests, replies, output, facts = fds
     status = 0
     try:
         os.setsid()
@@ -62,7 +62,8 @@ def _become_child(config: dict, fds: list[int], grader: int) -> None:
             if time.monotonic() > deadline:
                 os._exit(70)
             time.sleep(0.0005)
-        child.main([json.dumps({**config, "requests_fd": requests, "replies_fd": replies})])
+        child.main([json.dumps({**config, "requests_fd": requests, "replies_fd": replies,
+                                "facts_fd": facts})])
     except BaseException:  # e.g. the confinement failed: the grader reads this from the output
         traceback.print_exc()
         status = 1
