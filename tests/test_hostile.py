@@ -100,6 +100,25 @@ def test_forged_files_land_nowhere(batch):
         assert not {"results.json", "grades.csv"} & changed, (folder, changed)
 
 
+FACTS = {"hw2_logistic-borrows_the_reference": "import autograder (not available while grading)",
+         "hw2_logistic-patches_the_checks": "replace numpy.isclose",
+         "hw5_mlp-forges_results": "open ",
+         "hw5_mlp-resource_attacks": "more than the 64 processes"}
+
+
+def test_what_was_tried_is_recorded_as_facts(batch):
+    """Facts for the TA's report, from the journal: each hostile act is there; the honest
+    student, and the hostile fixtures that only break their own answers, show none."""
+    facts = {}
+    for line in (batch["out"] / "journal.jsonl").read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        facts.setdefault(entry["result"]["student"], []).extend(entry["facts"])
+    for student, fact in FACTS.items():
+        assert any(fact in found for found in facts[student]), (student, facts[student])
+    assert not facts["honest"]
+    assert not facts["hw1_likelihood-exits"] and not facts["hw2_logistic-mutates_inputs"]
+
+
 def test_output_is_capped(batch):
     result = batch["results"][("hw1_likelihood-prints_200_mb", "hw1_likelihood")]
     assert len(json.dumps(result)) < 100_000
