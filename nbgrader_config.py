@@ -3,7 +3,9 @@
 The source notebooks (reference answers) live in ``solutions/``, the generated student notebooks
 in ``assignments/``.  Autograding, by every entry point nbgrader has (``nbgrader autograde``,
 ``NbGraderAPI.autograde`` in a script, formgrader's Autograde button), runs the isolated grader
-instead of a Jupyter kernel: ``IsolatedGrades`` takes the place of nbgrader's ``Execute``.  A
+instead of a Jupyter kernel: ``IsolatedGrades`` takes the place of nbgrader's ``Execute``.
+Each written answer's rubric is a task cell of 0 points: formgrader shows it to the grader,
+the release and ``generate_feedback`` leave it out.  A
 person who wants the kernel path anyway asks for it: ``--IsolatedGrades.kernel=True``.
 The rest hardens that kernel path; ``tests/test_nbgrader.py`` runs every entry point for real.
 """
@@ -18,7 +20,7 @@ c.CourseDirectory.release_directory = "assignments"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".hypothesis"]
 
 try:
-    from autograder.gradebook import isolated_pipeline
+    from autograder.gradebook import feedback_pipeline, isolated_pipeline
 except ImportError as missing:  # fail closed: never fall back to grading in the student's kernel
     from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -28,8 +30,15 @@ except ImportError as missing:  # fail closed: never fall back to grading in the
                                "run `pip install -e .` in the course folder, then autograde again")
 
     c.Autograde.autograde_preprocessors = [NnhwIsNotInstalled]
+    c.GenerateFeedback.preprocessors = [NnhwIsNotInstalled]  # it would show the rubrics
 else:
     c.Autograde.autograde_preprocessors = isolated_pipeline()
+    # Rubrics (mark schemes of the task cells after written answers) stay out of feedback.
+    c.GenerateFeedback.preprocessors = feedback_pipeline()
+    # LMS bulk downloads (Canvas, Moodle names, with the times the zip records) for
+    # `nbgrader zip_collect`; the LMS's time zone: c.LmsArchives.timezone.
+    c.ZipCollectApp.extractor_plugin = "autograder.collect.LmsArchives"
+    c.ZipCollectApp.collector_plugin = "autograder.collect.LmsFileNames"
 
 # The kernel path, when asked for: a test cell tagged "skip-execution" would otherwise be
 # skipped, i.e. scored as passed; test cells a student deleted are put back from the gradebook;

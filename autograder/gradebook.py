@@ -24,8 +24,10 @@ import warnings
 from pathlib import Path
 
 import nbformat
-from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader import utils
+from nbgrader.api import Gradebook
+from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Bool
 from traitlets.config import Config, PyFileConfigLoader
 
@@ -86,10 +88,63 @@ class IsolatedGrades(NbGraderPreprocessor):
         return owner.coursedir
 
 
+class RubricsNeedNoGrade(NbGraderPreprocessor):
+    """Each written answer is followed by its rubric: a task cell of 0 points whose mark scheme
+    nbgrader restores into the graded notebook, so formgrader shows it to the grader.  Recorded
+    as graded (0 of 0), it does not flag every submission as needing a manual grade.  The rubric
+    cells are taken from the gradebook, not from the submission."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+            for rubric in (cell.name for cell in notebook.task_cells if not cell.max_score):
+                grade = gradebook.find_grade(rubric, info["notebook"], info["assignment"], info["student"])
+                if grade.manual_score is None:
+                    grade.auto_score, grade.needs_manual_grade = 0.0, False
+            gradebook.db.commit()
+        return nb, resources
+
+
+class HideRubrics(NbGraderPreprocessor):
+    """Feedback without the rubrics: the mark scheme of every task cell is cleared, as in the
+    student's release.  Only task cells: a student's own text, whatever markers it holds, is
+    theirs to read back and cannot make feedback fail."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if utils.is_task(cell):
+            cell.source = without_mark_scheme(cell.source)
+        return cell, resources
+
+
+def without_mark_scheme(source: str) -> str:
+    """``source`` without its ``### BEGIN MARK SCHEME`` … ``### END MARK SCHEME`` regions (an
+    unclosed region runs to the end)."""
+    kept, inside = [], False
+    for line in source.split("\n"):
+        if "BEGIN MARK SCHEME" in line:
+            inside = True
+        elif "END MARK SCHEME" in line:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept).rstrip()
+
+
 def isolated_pipeline() -> list:
-    """nbgrader's own autograde steps, with the kernel (Execute) swapped for the isolated grader."""
-    return [IsolatedGrades if step is Execute else step
-            for step in Autograde.class_traits()["autograde_preprocessors"].default()]
+    """nbgrader's own autograde steps, with the kernel (Execute) swapped for the isolated grader
+    and the rubrics recorded as graded."""
+    steps = []
+    for step in Autograde.class_traits()["autograde_preprocessors"].default():
+        steps.append(IsolatedGrades if step is Execute else step)
+        if step is SaveAutoGrades:
+            steps.append(RubricsNeedNoGrade)
+    return steps
+
+
+def feedback_pipeline() -> list:
+    """nbgrader's feedback steps with the rubrics cleared before the page is written."""
+    return [HideRubrics, *GenerateFeedback.class_traits()["preprocessors"].default()]
 
 
 def course_config(course: Path) -> Config:

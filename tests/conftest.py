@@ -4,6 +4,8 @@ from __future__ import annotations
 import keyword
 import os
 import re
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,22 @@ COURSE = Course.at(ROOT)
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLES = ROOT / "data" / "submissions"
 LOSES = re.compile(r"^# loses: (.*)$", re.MULTILINE)
+# What a TA's course folder holds (links in data/submissions kept as links).
+COURSE_FILES = ("solutions", "assignments", "data", "nbgrader_config.py")
+# The environment of a command a TA types: this venv's tools on PATH.
+TA_ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def course_copy(folder: Path, names=COURSE_FILES) -> Path:
+    """A copy of the course in ``folder`` (made if missing), as a TA would have it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, symlinks=True)
+        else:
+            shutil.copy(source, folder / name)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -24,18 +24,16 @@ import pytest
 
 from autograder import load, score
 from autograder.course import HOMEWORKS
-from conftest import COURSE, ROOT, grade
+from conftest import COURSE, ROOT, TA_ENV, course_copy, grade
 
 pytestmark = pytest.mark.slow
 
 PARTIAL = COURSE.data / "submissions" / "partial"
-BIN = Path(sys.executable).parent
 
 
 def run(*command, cwd):
     """A command of the course's toolchain, as a TA would type it (the venv's bin on PATH)."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    completed = subprocess.run(list(map(str, command)), cwd=cwd, env=env, capture_output=True,
+    completed = subprocess.run(list(map(str, command)), cwd=cwd, env=TA_ENV, capture_output=True,
                                text=True, timeout=900)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return completed
@@ -69,10 +67,7 @@ def with_answer(homework: str, grade_id: str, source: str, start: dict | None = 
 def course_dir(tmp_path_factory):
     """A copy of the course with every kind of submission in ``submitted/``, autograded by
     plain nbgrader (real kernels)."""
-    root = tmp_path_factory.mktemp("course")
-    for name in ("solutions", "data", "nbgrader_config.py"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    root = course_copy(tmp_path_factory.mktemp("course"), ("solutions", "data", "nbgrader_config.py"))
     for homework in HOMEWORKS:
         run("nbgrader", "generate_assignment", homework, "--force", cwd=root)
         place(root, "reference", homework, COURSE.source_notebook(homework))
@@ -103,6 +98,9 @@ def binomial_log_likelihood(p, k, n):
     result = log_comb + from_k + from_rest
     return result[()] if result.ndim == 0 else result
 '''))
+    # A written answer holding an unclosed mark-scheme marker: its own text, not a rubric.
+    place(root, "marker", "hw2_logistic", with_answer(
+        "hw2_logistic", "written-loss", "### BEGIN MARK SCHEME\nmy own derivation", start=released("hw2_logistic")))
     for homework in HOMEWORKS:
         run("nbgrader", "autograde", homework, "--force", cwd=root)
     return root
@@ -113,7 +111,8 @@ def gradebook_scores(root: Path, homework: str, student: str) -> dict[str, float
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         notebook = gradebook.find_submission_notebook(homework, homework, student)
-        return {grade.name: grade.auto_score for grade in notebook.grades}
+        return {grade.name: grade.auto_score for grade in notebook.grades
+                if not grade.name.startswith("rubric-")}  # 0-point task cells (see the rubric test)
 
 
 def nnhw_scores(path: Path, student: str, homework: str) -> dict[str, float | None]:
@@ -210,12 +209,11 @@ def formgrader(course_dir):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     token = secrets.token_hex(16)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     server = subprocess.Popen(
         ["jupyter", "server", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course_dir}",
          *(["--allow-root"] if os.geteuid() == 0 else [])],
-        cwd=course_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=course_dir, env=TA_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -279,3 +277,76 @@ def test_secure_path_then_feedback_and_export(course_dir):
     rows = {(r["assignment"], r["student_id"]): r for r in csv.DictReader((course_dir / "grades.csv").open())}
     assert float(rows[("hw2_logistic", "transformer")]["score"]) == 0
     assert float(rows[("hw2_logistic", "reference")]["score"]) == 14.5
+
+
+def rubric_line(homework: str, written: str) -> str:
+    """A line of the rubric of one written part, as the source notebook has it."""
+    source = "".join(release_cell(json.loads(COURSE.source_notebook(homework).read_text(encoding="utf-8")),
+                                  f"rubric-{written}")["source"])
+    return next(line for line in source.splitlines() if line.startswith("- "))
+
+
+def test_rubrics_show_to_graders_and_never_to_students(course_dir, formgrader):
+    """Each written answer's rubric is a task cell of 0 points: in formgrader's grading page of a
+    submission, not in the release, not in feedback; it never flags a submission as waiting
+    for a manual grade; a student's own marker text cannot break feedback."""
+    from nbgrader.api import Gradebook
+
+    line = rubric_line("hw2_logistic", "written-loss")
+    words = "似然是各样本概率之积"
+    assert words in line
+    assert words not in COURSE.release_notebook("hw2_logistic").read_text(encoding="utf-8")
+    base, token = formgrader
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook("hw2_logistic", "hw2_logistic", "reference")
+        submission_id = notebook.id
+        rubrics = [g for g in notebook.grades if g.name.startswith("rubric-")]
+        assert len(rubrics) == 4 and all(g.max_score == 0 and not g.needs_manual_grade for g in rubrics)
+        stubs = gradebook.find_submission_notebook("hw1_likelihood", "hw1_likelihood", "stubs")
+        assert not stubs.needs_manual_grade  # untouched written answers are 0, rubrics need nothing
+    page = http(base, token, "GET", f"/formgrader/submissions/{submission_id}/").decode()
+    assert words in page and "Rubric for TAs" in page
+
+    run("nbgrader", "generate_feedback", "hw2_logistic", "--force", cwd=course_dir)
+    for student in ("reference", "marker"):
+        html = (course_dir / "feedback" / student / "hw2_logistic" / "hw2_logistic.html").read_text()
+        assert "A TA grades the answer above by a rubric (2 points)." in html
+        assert words not in html and "Rubric for TAs" not in html
+    marker = (course_dir / "feedback" / "marker" / "hw2_logistic" / "hw2_logistic.html").read_text()
+    assert "my own derivation" in marker
+
+
+def test_the_final_sheet_adds_written_points_once_graded(course_dir, tmp_path):
+    """``nnhw sheet``: autograded and written points per homework, each maximum in its header,
+    the written parts nobody has graded yet named; with ``--results`` the autograded points
+    come from ``nnhw grade``."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        for written, points in (("written-stationary-cases", 1.5), ("written-p0-p1", 1)):
+            grade = gradebook.find_grade(written, "hw1_likelihood", "hw1_likelihood", "reference")
+            grade.manual_score, grade.needs_manual_grade = points, False
+        grade = gradebook.find_grade("written-p0-p1", "hw1_likelihood", "hw1_likelihood", "partial")
+        grade.needs_manual_grade = True  # an answer a TA has yet to read
+        gradebook.db.commit()
+    sheet = tmp_path / "final.csv"
+    run(sys.executable, "-m", "autograder.cli", "sheet", "--out", sheet, cwd=course_dir)
+    header, *rows = list(csv.reader(sheet.open(encoding="utf-8", newline="")))
+    assert header == ["student", "hw1_likelihood (/15)", "hw2_logistic (/20)", "hw3_perceptron (/20)",
+                      "hw4_xor (/25)", "hw5_mlp (/20)", "total (/100)", "written parts not graded yet"]
+    table = {row[0]: dict(zip(header, row)) for row in rows}
+    assert table["reference"]["hw1_likelihood (/15)"] == "14.5"  # 12 autograded + 1.5 + 1 written
+    assert "hw1_likelihood/" not in table["reference"]["written parts not graded yet"]
+    assert table["stubs"]["hw1_likelihood (/15)"] == "0"
+    assert "hw1_likelihood/written-p0-p1" in table["partial"]["written parts not graded yet"]
+    assert table["skipper"]["hw1_likelihood (/15)"] == ""  # no such submission
+
+    # Autograded points from `nnhw grade` instead (e.g. a class autograded there).
+    out = tmp_path / "nnhw"
+    run(sys.executable, "-m", "autograder.cli", "grade", course_dir / "submitted", "--out", out, cwd=course_dir)
+    from_results = tmp_path / "final-from-results.csv"
+    run(sys.executable, "-m", "autograder.cli", "sheet", "--results", out, "--out", from_results, cwd=course_dir)
+    header, *rows = list(csv.reader(from_results.open(encoding="utf-8", newline="")))
+    table = {row[0]: dict(zip(header, row)) for row in rows}
+    assert table["reference"]["hw1_likelihood (/15)"] == "14.5"
+    assert table["transformer"]["hw2_logistic (/20)"] == "0"
