@@ -164,6 +164,27 @@ def _autograde(args) -> int:
     return INTERNAL if failed else OK
 
 
+def _sheet(args) -> int:
+    from . import sheet
+
+    try:
+        course = _course(args)
+    except CourseNotFound as error:
+        _say(str(error))
+        return USAGE
+    database = Path(args.gradebook) if args.gradebook else course.root / "gradebook.db"
+    if not database.exists():
+        _say(f"没有成绩册 / no gradebook at {database} (autograde with nbgrader first, or pass --gradebook)")
+        return USAGE
+    if args.results and not (Path(args.results) / "results.json").exists():
+        _say(f"没有 results.json / no results.json in {args.results}")
+        return USAGE
+    count = sheet.write(course, f"sqlite:///{database.resolve()}", Path(args.out),
+                        Path(args.results) if args.results else None)
+    print(f"→ {args.out}: {count} 名学生，含人工批改的分数 / students, written points included")
+    return OK
+
+
 def _release(args) -> int:
     from . import release
 
@@ -236,6 +257,14 @@ def parser() -> argparse.ArgumentParser:
     secure.add_argument("--course", metavar="DIR", help="the nbgrader course folder (default: .)")
     _weak_option(secure)
     secure.set_defaults(run=_autograde)
+    final = verbs.add_parser("sheet", help="the final grade sheet from nbgrader's gradebook: autograded "
+                             "and written points, each column's maximum in its header")
+    final.add_argument("--out", default="final-grades.csv", help="the sheet to write (default: %(default)s)")
+    final.add_argument("--gradebook", metavar="DB", help="nbgrader's gradebook (default: the course's gradebook.db)")
+    final.add_argument("--results", metavar="DIR", help="take the autograded points from `nnhw grade`'s "
+                       "output folder instead of the gradebook")
+    _course_option(final)
+    final.set_defaults(run=_sheet)
     bundle = verbs.add_parser("release", help="write the student bundle (notebooks, data, "
                               "public checks; no answers, no hidden tests)")
     bundle.add_argument("folder", help="a new or empty folder")

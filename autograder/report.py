@@ -106,10 +106,14 @@ def feedback_name(student: str) -> str:
 
 def feedback_markdown(student: str, results: list[HomeworkResult]) -> str:
     lines = [f"# 作业反馈 / Feedback — {text.markdown_inline(student)}", "",
-             "自动评分只给出隐藏测试的分数；简答题由助教人工批改。/ Automatic scores cover the "
-             "hidden tests; written answers are graded by a TA.", ""]
+             "下面的分数只含自动评分部分（隐藏测试）；简答题由助教人工批改，另计。/ The scores below are the "
+             "autograded parts (the hidden tests) only; written answers are graded by a TA, on top.", ""]
     for result in ordered(results):
-        lines += [f"## {result.homework}: {number(result.score)} / {number(result.max_score)}", "",
+        written = sum(test.max_score for test in result.tests if test.status == "manual")
+        by_hand = (f"（另有 {number(written)} 分简答题由助教批改 / plus {number(written)} points of written "
+                   "answers a TA grades）") if written else ""
+        lines += [f"## {result.homework}: 自动评分 / autograded {number(result.score)} / {number(result.max_score)}"
+                  f"{by_hand}", "",
                   "| 部分 / part | 状态 / status | 分数 / score |", "|---|---|---|"]
         for test in result.tests:
             score = "—" if test.score is None else number(test.score)

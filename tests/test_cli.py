@@ -88,6 +88,10 @@ def test_feedback_is_bilingual_and_never_shows_test_code(samples):
                                        "syntax_error"]
     text = (out / "feedback" / "partial.md").read_text(encoding="utf-8")
     assert "性质 / property" in text and "反例 / counterexample" in text and "期望 / expected" in text
+    # What is autograded and what a person still grades, per homework (hw2 is worth 13 + 7).
+    reference = (out / "feedback" / "reference.md").read_text(encoding="utf-8")
+    assert "## hw2_logistic: 自动评分 / autograded 13 / 13（另有 7 分简答题由助教批改 / plus 7 points of " \
+           "written answers a TA grades）" in reference
     hidden_sources = "".join(p.read_text() for p in (ROOT / "autograder" / "hidden").glob("*.py"))
     for file in files:
         content = file.read_text(encoding="utf-8")
