@@ -109,6 +109,16 @@ def test_progress_and_summary(samples):
         in completed.stdout
 
 
+def wait_for_journal(out, entries: int):
+    """Until a running batch has journaled ``entries`` submissions (at most 5 minutes); the journal."""
+    journal = out / "journal.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not journal.exists() or
+                                           len(journal.read_text().splitlines()) < entries):
+        time.sleep(0.05)
+    return journal
+
+
 def test_grading_twice_gives_identical_bytes(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     for out in (first, second):
@@ -137,11 +147,7 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path):
     command = [sys.executable, "-m", "autograder.cli", "grade", *map(str, SAMPLES), "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                start_new_session=True)
-    journal = out / "journal.jsonl"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and (not journal.exists() or
-                                           len(journal.read_text().splitlines()) < 3):
-        time.sleep(0.1)
+    journal = wait_for_journal(out, 3)
     os.killpg(process.pid, signal.SIGKILL)  # the grader, mid-batch: no chance to clean up
     process.wait()
     time.sleep(1)
@@ -179,11 +185,7 @@ def test_ctrl_c_stops_within_two_seconds_and_a_rerun_finishes_the_same_bytes(sam
                                 "--out", str(out), "--workers", "2"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
-    journal = out / "journal.jsonl"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and (not journal.exists() or
-                                           len(journal.read_text().splitlines()) < 4):
-        time.sleep(0.05)
+    journal = wait_for_journal(out, 4)
     pressed = time.monotonic()
     os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends: the whole group
     stdout, stderr = process.communicate(timeout=30)
