@@ -15,7 +15,8 @@ oversized and damaged members.  ``LmsFileNames`` reads the student and the homew
 the time from the file, so ``nbgrader zip_collect`` writes ``submitted/<student>/<hw>/`` with
 a ``timestamp.txt`` (late submissions show as late in formgrader).  The student id is the
 name as the LMS writes it, lowercased without spaces (``alice``, ``alicesmith``): Moodle's
-number is per assignment, so it cannot identify a student across homework.  Both are set for
+number is per assignment, so it cannot identify a student across homework; it only tells two
+people of one name apart within a download.  Both are set for
 this course in ``nbgrader_config.py``.
 """
 from __future__ import annotations
@@ -32,8 +33,9 @@ from zoneinfo import ZoneInfo
 from nbgrader.plugins.zipcollect import ExtractorPlugin, FileNameCollectorPlugin
 from traitlets import Integer, Unicode
 
-CANVAS = re.compile(r"(?P<name>[^_]+)(?:_LATE)?_\d+_\d+_(?P<file>.+)", re.IGNORECASE)
-MOODLE = re.compile(r"(?P<name>.+?)_\d+_assignsubmission_[a-z]+_(?P<file>.*)")
+# <number>: Canvas's user id, Moodle's participant number: one person within one download.
+CANVAS = re.compile(r"(?P<name>[^_]+)(?:_LATE)?_(?P<number>\d+)_\d+_(?P<file>.+)", re.IGNORECASE)
+MOODLE = re.compile(r"(?P<name>.+?)_(?P<number>\d+)_assignsubmission_[a-z]+_(?P<file>.*)")
 # "hw1_likelihood (1).ipynb" (a browser's second copy), "hw1_likelihood-1.ipynb" (Canvas's).
 COPY_SUFFIX = re.compile(r"(?:\s*\(\d+\)|-\d+)$")
 UTF8_NAMES = 0x800  # the zip flag saying a member's name is UTF-8
@@ -116,7 +118,13 @@ def member_name(member: zipfile.ZipInfo) -> str:
 
 
 class LmsFileNames(FileNameCollectorPlugin):
-    """Student, notebook and time of each extracted file, from Canvas's and Moodle's names."""
+    """Student, notebook and time of each extracted file, from Canvas's and Moodle's names.
+    Two people with one name (two Wang Weis) are told apart by the LMS's number: the second
+    one seen is collected as ``wangwei-<number>``, with a warning, and nobody's work is lost."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.numbers: dict[str, str] = {}  # student id → the LMS number it stands for
 
     def collect(self, submitted_file: str) -> dict | None:
         path = Path(submitted_file)
@@ -131,6 +139,11 @@ class LmsFileNames(FileNameCollectorPlugin):
         if student is None:
             self.log.warning("Skipped %s: %r cannot be a student folder", path.name, found["name"])
             return None
+        if self.numbers.setdefault(student, found["number"]) != found["number"]:
+            self.log.warning("Two students are named %r: the one numbered %s in the LMS is collected as "
+                             "%s-%s; match it to your roster", found["name"], found["number"], student,
+                             found["number"])
+            student = f"{student}-{found['number']}"
         stem = COPY_SUFFIX.sub("", Path(found["file"]).stem)
         stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
         return {"student_id": student, "file_id": stem + path.suffix, "timestamp": stamp.isoformat(" ")}

@@ -65,6 +65,9 @@ def test_lms_downloads_are_collected_with_their_times(tmp_path):
         add(opened, f".._1_2_{HOMEWORK}.ipynb", reference)
         add(opened, f"huge_1_2_{HOMEWORK}.ipynb", reference + b" " * 300_000)
         add(opened, f"damaged_1_2_{HOMEWORK}.ipynb", b"DAMAGED" + reference)
+        # Two people called Wang Wei, told apart by Moodle's numbers: both are collected.
+        add(opened, f"Wang Wei_5001_assignsubmission_file_/{HOMEWORK}.ipynb", reference)
+        add(opened, f"Wang Wei_5002_assignsubmission_file_/{HOMEWORK}.ipynb", make_lms_zips.sample("stubs"))
     whole = (archive / "hostile.zip").read_bytes()
     (archive / "hostile.zip").write_bytes(whole.replace(b"DAMAGED", b"DAMAGES"))  # its CRC no longer fits
     completed = subprocess.run(["nbgrader", "zip_collect", HOMEWORK, "--LmsArchives.max_member_bytes=200000"],
@@ -73,11 +76,14 @@ def test_lms_downloads_are_collected_with_their_times(tmp_path):
     log = completed.stderr
 
     submitted = course / "submitted"
-    assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "carolli", "张三"]
+    assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "carolli", "wangwei", "wangwei-5002", "张三"]
     times = {p.name: (p / HOMEWORK / "timestamp.txt").read_text() for p in submitted.iterdir()}
     # The zip's local times (Asia/Shanghai, UTC+8) in UTC; Carol's newer "(1)" copy wins.
     assert times == {"alice": "2026-03-20 12:15:00", "bob": "2026-03-22 01:00:00",
-                     "carolli": "2026-03-21 14:30:00", "张三": "2026-03-20 04:00:00"}
+                     "carolli": "2026-03-21 14:30:00", "张三": "2026-03-20 04:00:00",
+                     "wangwei": "2026-03-20 04:00:00", "wangwei-5002": "2026-03-20 04:00:00"}
+    assert (submitted / "wangwei" / HOMEWORK / f"{HOMEWORK}.ipynb").read_bytes() == reference
+    assert "Two students are named 'Wang Wei': the one numbered 5002 in the LMS is collected as wangwei-5002" in log
     assert (submitted / "carolli" / HOMEWORK / f"{HOMEWORK}.ipynb").read_bytes() == reference
     assert (submitted / "bob" / HOMEWORK / f"{HOMEWORK}.ipynb").read_bytes() == make_lms_zips.sample("cheater")
     for student in submitted.iterdir():
