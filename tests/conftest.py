@@ -67,12 +67,12 @@ def expected_losses(path: Path) -> set[str]:
     return set() if declared == "nothing" else {name.strip() for name in declared.split(",")}
 
 
-REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
+REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS|MARK SCHEME)\n(.*?)### END \1", re.DOTALL)
 
 
 def secret_lines(homework: str) -> set[str]:
-    """Every line inside a solution or hidden-test region of the source notebook that says
-    something (a bare ``break`` or ``)`` is syntax, not an answer)."""
+    """Every line inside a solution, hidden-test or mark-scheme (rubric) region of the source
+    notebook that says something (a bare ``break`` or ``)`` is syntax, not an answer)."""
     lines = set()
     for cell in load.source_notebook(COURSE, homework)["cells"]:
         for _, body in REGION.findall(load.source_text(cell)):

@@ -55,7 +55,7 @@ def test_bundle_holds_what_a_student_needs_and_nothing_more(bundle):
         assert not [f for f in files if forbidden in f], forbidden
 
 
-def test_no_line_of_an_answer_or_a_hidden_test_is_in_the_bundle(bundle):
+def test_no_line_of_an_answer_a_hidden_test_or_a_rubric_is_in_the_bundle(bundle):
     texts = {p: p.read_text(encoding="utf-8") for p in bundle.rglob("*")
              if p.is_file() and p.suffix in (".py", ".ipynb", ".md", ".toml")}
     for path, text in texts.items():
