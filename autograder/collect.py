@@ -10,14 +10,14 @@ Canvas and Moodle hand a TA one zip per assignment, with the student in each fil
 
 ``LmsArchives`` unpacks the zips keeping what the archive records: the date of each file (the
 time the LMS stored with it, in the LMS's time zone) and its name, also when the zip was made
-on Chinese Windows (GBK names); it refuses entries that would land outside their folder, links
-oversized and damaged members.  ``LmsFileNames`` reads the student and the homework from each name and
-the time from the file, so ``nbgrader zip_collect`` writes ``submitted/<student>/<hw>/`` with
-a ``timestamp.txt`` (late submissions show as late in formgrader).  The student id is the
-name as the LMS writes it, lowercased without spaces (``alice``, ``alicesmith``): Moodle's
-number is per assignment, so it cannot identify a student across homework; it only tells two
-people of one name apart within a download.  Both are set for
-this course in ``nbgrader_config.py``.
+on Chinese Windows (GBK names); it skips, with a log line, entries that would land outside
+their folder (``..``, ``/x``, ``\\x``, ``C:x``), links, and oversized or damaged members.
+``LmsFileNames`` reads the student and the homework from each name and the time from the file,
+so ``nbgrader zip_collect`` writes ``submitted/<student>/<hw>/`` with a ``timestamp.txt`` (late
+submissions show as late in formgrader).  The student id is the name as the LMS writes it,
+lowercased without spaces (``alice``, ``alicesmith``): Moodle's number is per assignment, so it
+cannot identify a student across homework; it only tells two people of one name apart within a
+download.  Both plugins are set for this course in ``nbgrader_config.py``.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import re
 import shutil
 import zipfile
 import zlib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
 from nbgrader.plugins.zipcollect import ExtractorPlugin, FileNameCollectorPlugin
@@ -70,13 +70,14 @@ class LmsArchives(ExtractorPlugin):
         with zipfile.ZipFile(archive) as opened:
             for member in opened.infolist():
                 name = member_name(member)
-                parts = Path(name.replace("\\", "/")).parts
+                path = PurePosixPath(name.replace("\\", "/"))  # Windows tools write backslashes
                 if member.is_dir():
                     continue
                 if _is_link(member):
                     self.log.warning("Skipped %r in %s: a link", name, archive.name)
                     continue
-                if not parts or Path(name).is_absolute() or ".." in parts or parts[0].endswith(":"):
+                parts = path.parts
+                if not parts or path.is_absolute() or ".." in parts or parts[0].endswith(":"):
                     self.log.warning("Skipped %r in %s: it points outside the archive", name, archive.name)
                     continue
                 if member.file_size > self.max_member_bytes:

@@ -61,6 +61,8 @@ def test_lms_downloads_are_collected_with_their_times(tmp_path):
         add(opened, f"张三_4243_assignsubmission_file_{HOMEWORK}.ipynb", reference, gbk=True)
         add(opened, f"../../escaped_1_2_{HOMEWORK}.ipynb", reference)
         add(opened, f"/tmp/absolute_1_2_{HOMEWORK}.ipynb", reference)
+        add(opened, f"\\tmp\\backslashed_1_2_{HOMEWORK}.ipynb", reference)  # as Windows tools write paths
+        add(opened, f"C:\\evil_1_2_{HOMEWORK}.ipynb", reference)
         add(opened, f"linked_1_2_{HOMEWORK}.ipynb", b"/etc/passwd", link=True)
         add(opened, f".._1_2_{HOMEWORK}.ipynb", reference)
         add(opened, f"huge_1_2_{HOMEWORK}.ipynb", reference + b" " * 300_000)
@@ -91,9 +93,12 @@ def test_lms_downloads_are_collected_with_their_times(tmp_path):
 
     assert "'../../escaped_1_2_hw2_logistic.ipynb' in hostile.zip: it points outside" in log
     assert "'/tmp/absolute_1_2_hw2_logistic.ipynb' in hostile.zip: it points outside" in log
+    assert "backslashed_1_2_hw2_logistic.ipynb' in hostile.zip: it points outside" in log
+    assert "evil_1_2_hw2_logistic.ipynb' in hostile.zip: it points outside" in log
     assert f"'huge_1_2_hw2_logistic.ipynb' in hostile.zip: {len(reference) + 300_000} bytes" in log
     assert "'linked_1_2_hw2_logistic.ipynb' in hostile.zip: a link" in log
     assert "'damaged_1_2_hw2_logistic.ipynb' in hostile.zip: Bad CRC-32" in log
     assert "'..' cannot be a student folder" in log
     assert not list(tmp_path.rglob("escaped*")) and not Path(f"/tmp/absolute_1_2_{HOMEWORK}.ipynb").exists()
+    assert not Path(f"/tmp/backslashed_1_2_{HOMEWORK}.ipynb").exists()
     assert not [p for p in (course / "downloaded").rglob("*") if p.is_symlink()]
