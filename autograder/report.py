@@ -82,9 +82,12 @@ def _table(results: list[HomeworkResult]) -> tuple[list[str], list[list[str]]]:
 
 
 def grades_csv(results: list[HomeworkResult]) -> str:
-    """RFC 4180: CRLF line ends, every field with a comma, quote, CR or LF quoted; an id that
-    a spreadsheet would run as a formula is neutralised."""
-    header, rows = _table(results)
+    return sheet_csv(*_table(results))
+
+
+def sheet_csv(header: list[str], rows: list[list[str]]) -> str:
+    """RFC 4180: CRLF line ends, every field with a comma, quote, CR or LF quoted; a student id
+    (the first column) that a spreadsheet would run as a formula is neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)

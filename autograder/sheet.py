@@ -10,15 +10,12 @@ and only hand-graded in nbgrader.  RFC 4180, with formula cells neutralised, lik
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
 from . import load
 from .course import HOMEWORKS, Course
-from .report import number, write_atomically
-from .text import spreadsheet_cell
+from .report import number, sheet_csv, write_atomically
 
 
 def rows(course: Course, gradebook_url: str, results: Path | None = None) -> tuple[list[str], list[list[str]]]:
@@ -31,8 +28,7 @@ def rows(course: Course, gradebook_url: str, results: Path | None = None) -> tup
     table: dict[str, dict[str, float]] = {}
     pending: dict[str, list[str]] = {}
     with Gradebook(gradebook_url) as gradebook:
-        students = [student.id for student in gradebook.students]
-        for student in students:
+        for student in (record.id for record in gradebook.students):
             for homework in HOMEWORKS:
                 try:
                     notebook = gradebook.find_submission_notebook(homework, homework, student)
@@ -66,10 +62,5 @@ def _results(folder: Path) -> dict[tuple[str, str], float]:
 def write(course: Course, gradebook_url: str, out: Path, results: Path | None = None) -> int:
     """Write the sheet to ``out``; returns the number of students in it."""
     header, body = rows(course, gradebook_url, results)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for student, *cells in body:
-        writer.writerow([spreadsheet_cell(student), *cells])
-    write_atomically(out, buffer.getvalue())
+    write_atomically(out, sheet_csv(header, body))
     return len(body)
