@@ -24,10 +24,12 @@ try:
 except ImportError as missing:  # fail closed: never fall back to grading in the student's kernel
     from nbgrader.preprocessors import NbGraderPreprocessor
 
+    reason = str(missing)  # `missing` itself is unbound once this block ends
+
     class NnhwIsNotInstalled(NbGraderPreprocessor):
         def preprocess(self, nb, resources):
-            raise RuntimeError(f"nnhw is not importable by this Python ({missing}): "
-                               "run `pip install -e .` in the course folder, then autograde again")
+            raise RuntimeError(f"nnhw is not importable by this Python ({reason}): "
+                               "run `pip install -e .` in the course folder, then run the command again")
 
     c.Autograde.autograde_preprocessors = [NnhwIsNotInstalled]
     c.GenerateFeedback.preprocessors = [NnhwIsNotInstalled]  # it would show the rubrics

@@ -352,3 +352,23 @@ def test_the_final_sheet_adds_written_points_once_graded(course_dir, tmp_path):
     table = {row[0]: dict(zip(header, row)) for row in rows}
     assert table["reference"]["hw1_likelihood (/15)"] == "14.5"
     assert table["transformer"]["hw2_logistic (/20)"] == "0"
+
+
+def test_without_nnhw_autograde_and_feedback_fail_closed(tmp_path):
+    """If the course's Python cannot import nnhw, nbgrader neither grades in the kernel nor
+    writes feedback (which would show the rubrics); it says why."""
+    root = course_copy(tmp_path / "course", ("solutions", "data", "nbgrader_config.py"))
+    run("nbgrader", "generate_assignment", "hw2_logistic", "--force", cwd=root)
+    place(root, "alice", "hw2_logistic", COURSE.source_notebook("hw2_logistic"))
+    run("nbgrader", "autograde", "hw2_logistic", cwd=root)  # with nnhw: graded, rubrics in autograded/
+    broken = tmp_path / "broken"
+    (broken / "autograder").mkdir(parents=True)
+    (broken / "autograder" / "__init__.py").write_text('raise ImportError("simulated: nnhw missing")\n')
+    env = {**TA_ENV, "PYTHONPATH": str(broken)}
+    for command in (["nbgrader", "generate_feedback", "hw2_logistic", "--force"],
+                    ["nbgrader", "autograde", "hw2_logistic", "--force"]):
+        completed = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+        assert "nnhw is not importable by this Python (simulated: nnhw missing)" in completed.stderr, \
+            completed.stderr[-3000:]
+        assert completed.returncode != 0
+    assert not list(root.glob("feedback/*/hw2_logistic/*.html"))
